@@ -1,0 +1,13 @@
+"""Lecturer and self-study tooling: rubric levels, schedule and demo deadlines, roster
+import, class report (CSV + HTML with item analysis), resit and self-study progress.
+
+The command line (``mlops_course.cli``) adds the subcommands with :func:`register`."""
+from __future__ import annotations
+
+
+def register(subparsers) -> None:
+    """Add every reporting subcommand (roster, schedule, report, resit, progress)."""
+    from . import progress, report, resit, roster, schedule
+
+    for module in (roster, schedule, report, resit, progress):
+        module.register(subparsers)

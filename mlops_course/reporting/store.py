@@ -1,0 +1,104 @@
+"""The course's own tables beside nbgrader's, in the same gradebook database (SQLite
+or PostgreSQL), so that a roster import or a resit is one transaction together with
+nbgrader's rows.
+
+    mlops_course_roster   student_id, tiao, updated_at
+    mlops_course_resit    student_id, assignment, prepared_at, deadline, first_attempt (JSON)
+
+nbgrader ignores tables it does not know; its migrations never touch these."""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import Boolean, Column, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import declarative_base
+
+Base = declarative_base()
+
+
+class RosterEntry(Base):
+    __tablename__ = "mlops_course_roster"
+    student_id = Column(String(128), primary_key=True)
+    tiao = Column(Boolean, nullable=False, default=False)
+    updated_at = Column(DateTime)
+
+
+class ResitEntry(Base):
+    __tablename__ = "mlops_course_resit"
+    __table_args__ = (UniqueConstraint("student_id", "assignment"),)
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    student_id = Column(String(128), nullable=False)
+    assignment = Column(String(128), nullable=False)
+    prepared_at = Column(DateTime, nullable=False)      # naive UTC, like nbgrader
+    deadline = Column(DateTime)                         # naive UTC; None = no deadline
+    reasons = Column(Text)                              # why the module is in the resit
+    first_attempt = Column(Text)                        # JSON snapshot, see resit.py
+
+
+def utcnow_naive() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def to_naive_utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment
+
+
+def to_aware_utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def gradebook_exists(db_url: str) -> bool:
+    """False for a SQLite URL whose file does not exist (opening it would create it)."""
+    if db_url.startswith("sqlite:///"):
+        path = db_url[len("sqlite:///"):]
+        return path == ":memory:" or Path(path).is_file()
+    return True
+
+
+@contextmanager
+def open_gradebook(course_or_url, *, create: bool = False):
+    """nbgrader's Gradebook plus our tables. ``create=False`` refuses to create a
+    missing SQLite file (FileNotFoundError)."""
+    from nbgrader.api import Gradebook
+
+    db_url = getattr(course_or_url, "db_url", course_or_url)
+    _alembic_on_path()
+    if not create and not gradebook_exists(db_url):
+        raise FileNotFoundError(f"no gradebook at {db_url}: import a roster first "
+                                "(mlops-course roster import FILE.csv)")
+    gb = Gradebook(db_url, course_id=os.environ.get("MLOPS_COURSE_ID", "mlops-course"))
+    try:
+        Base.metadata.create_all(bind=gb.engine)
+        yield gb
+    finally:
+        gb.close()
+        gb.engine.dispose()
+
+
+def _alembic_on_path() -> None:
+    """nbgrader runs the `alembic` executable to stamp a new database; when Python is
+    started from a venv without activating it, put the venv's bin/ on PATH."""
+    if shutil.which("alembic") is None:
+        bindir = str(Path(sys.executable).parent)
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
+def tiao_flags(gb) -> dict[str, bool]:
+    return {row.student_id: bool(row.tiao) for row in gb.db.query(RosterEntry).all()}
+
+
+def resits(gb) -> list[ResitEntry]:
+    return list(gb.db.query(ResitEntry).order_by(ResitEntry.student_id, ResitEntry.assignment).all())
