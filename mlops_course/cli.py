@@ -1,0 +1,141 @@
+"""The `mlops-course` command: a thin shell over the package's steps."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .course import Course, CourseNotFound
+
+
+def _course(args) -> Course:
+    return Course.find(getattr(args, "course", None))
+
+
+def cmd_release(args) -> int:
+    from .grading.release import release
+    for assignment, path in release(_course(args), args.assignments or None).items():
+        print(f"released {assignment} -> {path} (no solution or hidden test leaked)")
+    return 0
+
+
+def cmd_grade(args) -> int:
+    from .grading.pipeline import Options, default_workers, grade
+    from .grading.summary import format_summary
+    options = Options(fast=not args.full, workers=args.workers or default_workers(),
+                      cell_timeout=args.cell_timeout, wall_clock=args.wall_clock,
+                      progress=not args.quiet)
+    results = grade(_course(args), args.assignment, args.student or None, options)
+    print(format_summary(results))
+    return 0
+
+
+def cmd_feedback(args) -> int:
+    from .grading.feedback import generate_feedback
+    course = _course(args)
+    students = generate_feedback(course, args.assignment, args.student or None)
+    print(f"feedback for {len(students)} student(s) in {course.feedback}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .grading.export import export_csv
+    path = export_csv(_course(args), Path(args.output) if args.output else None, args.assignment)
+    print(f"grades written to {path}")
+    return 0
+
+
+def cmd_check(args) -> int:
+    from .selfcheck import check_notebook, format_results
+    results = check_notebook(args.notebook, timeout=args.timeout, fast=not args.full)
+    print(format_results(results))
+    return 0 if all(r.passed is not False for r in results) else 1
+
+
+def cmd_doctor(args) -> int:
+    from .doctor import format_checks, run_checks
+    checks = run_checks()
+    print(format_checks(checks, verbose=args.verbose))
+    return 0 if all(c.ok for c in checks if c.required) else 1
+
+
+def cmd_demo(args) -> int:
+    from .demo import run_demo
+    return run_demo(_course(args), workers=args.workers)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mlops-course", description=__doc__)
+    parser.add_argument("--course", help="course folder (default: the one containing the current folder)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("release", help="generate student versions into release/ and check for leaks")
+    p.add_argument("assignments", nargs="*", help="assignment ids (default: all in source/)")
+    p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("grade", help="autograde the submissions of an assignment")
+    p.add_argument("assignment")
+    p.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    p.add_argument("--workers", type=int, default=0, help="parallel executions (default: number of cores)")
+    p.add_argument("--full", action="store_true", help="grade with FAST=False (slower, full-size work)")
+    p.add_argument("--cell-timeout", type=int, default=None, help="seconds per cell (default: nbgrader_config.py)")
+    p.add_argument("--wall-clock", type=int, default=900, help="seconds per whole notebook (default: 900)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("feedback", help="HTML feedback per student (no hidden test code)")
+    p.add_argument("assignment")
+    p.add_argument("--student", action="append")
+    p.set_defaults(func=cmd_feedback)
+
+    p = sub.add_parser("export", help="grades CSV (default: exports/grades.csv)")
+    p.add_argument("--assignment")
+    p.add_argument("--output", "-o")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("check", help="self-check a notebook: visible tests, passed/failed with hints")
+    p.add_argument("notebook")
+    p.add_argument("--timeout", type=int, default=300, help="seconds per cell")
+    p.add_argument("--full", action="store_true", help="run with FAST=False")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("doctor", help="what is installed and reachable, and how to fix it")
+    p.add_argument("--verbose", "-v", action="store_true")
+    p.set_defaults(func=cmd_doctor)
+
+    p = sub.add_parser("demo", help="release all, grade the example class, feedback, CSV, summary")
+    p.add_argument("--workers", type=int, default=0)
+    p.set_defaults(func=cmd_demo)
+
+    for register in _plugins():
+        register(sub)
+    return parser
+
+
+def _plugins():
+    """Subcommands that live in their own modules (reports, roster, ...)."""
+    return []
+
+
+def main(argv: list[str] | None = None) -> int:
+    import warnings
+    warnings.filterwarnings("ignore", message=".*not in session.*")  # nbgrader's SQLAlchemy noise
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CourseNotFound as exc:
+        print(f"mlops-course: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("mlops-course: interrupted; finished results are kept, run again to continue", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        known = ("ReleaseError", "GradingSetupError", "FeedbackError", "FileNotFoundError", "SubmissionError")
+        if type(exc).__name__ in known:
+            print(f"mlops-course: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""`mlops-course grade`: every submission of an assignment, each one independent.
+
+For each submission: check it (submissions), restore hidden tests and inject the
+parameters (prepare), execute it in a child process with limits (executor), then
+score it with nbgrader autograde (score) and record the result (results). Execution
+runs on a pool of workers; scoring happens in this process only, so the gradebook has
+one writer. One bad submission is recorded with its reason and never stops the others.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+
+from nbgrader.api import Gradebook, MissingEntry
+
+from ..course import Course
+from . import config as nbconfig
+from . import results as ledger
+from .executor import ExecutionJob, run_local
+from .prepare import inject_parameters, prepare_workdir, restore_grading_cells, write_notebook
+from .score import EXECUTED, ScoringError, score
+from .seeds import run_id, student_seed
+from .submissions import SubmissionError, read_submitted_notebook, submission_timestamp
+
+
+class GradingSetupError(RuntimeError):
+    """Grading cannot start at all (e.g. the assignment was never released)."""
+
+
+@dataclass
+class Options:
+    fast: bool = True
+    workers: int = 1
+    cell_timeout: int | None = None   # default: nbgrader_config.py's Execute.timeout
+    wall_clock: int = 900              # whole notebook, seconds
+    progress: bool = True
+
+
+def assignment_notebooks(course: Course, assignment: str) -> tuple[list[str], float]:
+    """The assignment's notebook names and its maximum score, from the gradebook."""
+    try:
+        with Gradebook(course.db_url, nbconfig.COURSE_ID) as gb:
+            found = gb.find_assignment(assignment)
+            return sorted(nb.name for nb in found.notebooks), float(found.max_score)
+    except MissingEntry:
+        raise GradingSetupError(
+            f"assignment {assignment!r} is not in the gradebook: run `mlops-course release {assignment}` first"
+        ) from None
+
+
+def _prepare(course, config, student, assignment, notebooks, options):
+    """Main-process half of a job: returns ExecutionJobs (one per notebook)."""
+    seed = student_seed(student, assignment)
+    ignore = list(config.CourseDirectory.get("ignore", []))
+    workdir = prepare_workdir(course, student, assignment, ignore)
+    cell_timeout = options.cell_timeout or int(config.Execute.get("timeout", 180))
+    executed_dir = course.root / EXECUTED / student / assignment
+    shutil.rmtree(executed_dir, ignore_errors=True)  # never score a previous run's output
+    executed_dir.mkdir(parents=True)
+    stamp = course.submission_dir(student, assignment) / "timestamp.txt"
+    if stamp.is_file():
+        shutil.copyfile(stamp, executed_dir / "timestamp.txt")
+    jobs = []
+    for notebook in notebooks:
+        nb = read_submitted_notebook(course, student, assignment, notebook)
+        nb = restore_grading_cells(nb, config, course, assignment, notebook, student)
+        nb = inject_parameters(nb, {"FAST": options.fast, "SEED": seed})
+        prepared = workdir / f".{notebook}.prepared.ipynb"
+        write_notebook(nb, prepared)
+        jobs.append(ExecutionJob(
+            input=prepared,
+            output=executed_dir / f"{notebook}.ipynb",
+            outcome=workdir / f".{notebook}.outcome.json",
+            workdir=workdir, cell_timeout=cell_timeout, wall_clock=options.wall_clock,
+            env={"NBGRADER_EXECUTION": "autograde", "MLOPS_COURSE_RUN_ID": run_id(student, assignment),
+                 "PYTHONHASHSEED": "0"},
+        ))
+    return seed, jobs
+
+
+def _execute(jobs) -> list[dict]:
+    return [run_local(job) for job in jobs]
+
+
+def _reason(outcomes: list[dict]) -> str | None:
+    reasons = [o["reason"] for o in outcomes if o.get("status") != "executed" and o.get("reason")]
+    timeouts = [name for o in outcomes for name in o.get("timeouts", [])]
+    if timeouts:
+        reasons.append("cell timeout in " + ", ".join(timeouts) + " (an endless loop or very slow code?)")
+    return "; ".join(reasons) or None
+
+
+def grade(course: Course, assignment: str, students: list[str] | None = None,
+          options: Options | None = None) -> list[ledger.GradeResult]:
+    options = options or Options()
+    config = nbconfig.load_config(course)
+    notebooks, max_score = assignment_notebooks(course, assignment)
+    students = students or course.students_with_submissions(assignment)
+    if not students:
+        raise GradingSetupError(f"no submissions of {assignment} in {course.submitted}")
+    started = {student: time.monotonic() for student in students}
+    results: dict[str, ledger.GradeResult] = {}
+
+    def finish(student, seed, status, reason=None, scores=None):
+        result = ledger.GradeResult(
+            student=student, assignment=assignment, status=status, seed=seed, reason=reason,
+            submitted_at=submission_timestamp(course, student, assignment), graded_at=ledger.now_iso(),
+            duration_s=round(time.monotonic() - started[student], 2), fast=options.fast, **(scores or {"max_score": max_score}))
+        ledger.save(course, result)
+        results[student] = result
+        shutil.rmtree(course.grading / "work" / student / assignment, ignore_errors=True)
+
+    bar = _progress(len(students), assignment, options.progress)
+    with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
+        pending = {}
+        for student in students:
+            seed = student_seed(student, assignment)
+            try:
+                seed, jobs = _prepare(course, config, student, assignment, notebooks, options)
+            except SubmissionError as exc:
+                finish(student, seed, ledger.ERROR, str(exc))
+                bar.update(1)
+                continue
+            except Exception as exc:  # a notebook nbgrader cannot sanitise is the submission's problem
+                finish(student, seed, ledger.ERROR, f"could not prepare the notebook: {type(exc).__name__}: {exc}")
+                bar.update(1)
+                continue
+            pending[pool.submit(_execute, jobs)] = (student, seed)
+        for future in as_completed(pending):
+            student, seed = pending[future]
+            try:
+                outcomes = future.result()
+                reason = _reason(outcomes)
+                if any(o.get("status") in {"wall_clock", "failed"} and not _executed_file(course, student, assignment, n)
+                       for o, n in zip(outcomes, notebooks)):
+                    finish(student, seed, ledger.ERROR, reason)
+                else:
+                    finish(student, seed, ledger.GRADED, reason, score(course, config, student, assignment))
+            except ScoringError as exc:
+                finish(student, seed, ledger.ERROR, str(exc))
+            bar.update(1)
+    bar.close()
+    return [results[s] for s in students]
+
+
+def _executed_file(course, student, assignment, notebook) -> bool:
+    return (course.root / EXECUTED / student / assignment / f"{notebook}.ipynb").is_file()
+
+
+class _NoBar:
+    def update(self, n):
+        pass
+
+    def close(self):
+        pass
+
+
+def _progress(total, assignment, enabled):
+    if not enabled:
+        return _NoBar()
+    from tqdm import tqdm
+    return tqdm(total=total, desc=f"grading {assignment}", unit="submission")
+
+
+def default_workers() -> int:
+    return os.cpu_count() or 1

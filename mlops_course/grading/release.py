@@ -1,0 +1,32 @@
+"""`mlops-course release`: nbgrader generate_assignment, then the leak check."""
+from __future__ import annotations
+
+from ..course import Course
+from . import config as nbconfig
+from .leakcheck import find_leaks
+
+
+class ReleaseError(RuntimeError):
+    pass
+
+
+def release(course: Course, assignments: list[str] | None = None) -> dict[str, str]:
+    """Generate the student version of each assignment into release/ (and the gradebook)."""
+    known = course.assignments()
+    assignments = assignments or known
+    unknown = [a for a in assignments if a not in known]
+    if unknown:
+        raise ReleaseError(f"unknown assignment(s) {', '.join(unknown)}; source/ has {', '.join(known)}")
+    api = nbconfig.api(nbconfig.load_config(course))
+    done = {}
+    for assignment in assignments:
+        # force: release/ is committed, so it exists; without force nbgrader skips it
+        outcome = api.generate_assignment(assignment, force=True, create=True)
+        if not outcome.get("success"):
+            log = (outcome.get("error") or outcome.get("log") or "").strip().splitlines()
+            raise ReleaseError(f"nbgrader generate_assignment {assignment} failed: {log[-1] if log else ''}")
+        leaks = find_leaks(course.source_notebook(assignment), course.release / assignment)
+        if leaks:
+            raise ReleaseError(f"release/{assignment} leaks:\n  " + "\n  ".join(leaks))
+        done[assignment] = str(course.release / assignment)
+    return done

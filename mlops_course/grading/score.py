@@ -1,0 +1,53 @@
+"""Score an executed notebook with nbgrader autograde into the gradebook (one writer).
+
+nbgrader's own sanitise/execute steps already ran in ``prepare``/``executor``, so here
+autograde only copies the executed notebook, saves the auto grades and applies late
+penalties."""
+from __future__ import annotations
+
+import copy
+
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern,
+                                    LimitOutput, SaveAutoGrades)
+
+from ..course import Course
+from . import config as nbconfig
+
+EXECUTED = "grading/executed"
+
+
+class ScoringError(RuntimeError):
+    pass
+
+
+def scoring_config(base):
+    config = copy.deepcopy(base)
+    config.CourseDirectory.submitted_directory = EXECUTED
+    config.Autograde.sanitize_preprocessors = [CheckCellMetadata]
+    config.Autograde.autograde_preprocessors = [IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                                                SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+    return config
+
+
+def score(course: Course, config, student: str, assignment: str) -> dict:
+    result = nbconfig.api(scoring_config(config)).autograde(assignment, student, force=True, create=True)
+    if not result.get("success"):
+        log = (result.get("error") or result.get("log") or "").strip().splitlines()
+        raise ScoringError("nbgrader autograde failed: " + (log[-1] if log else "no log"))
+    return read_scores(course, student, assignment)
+
+
+def read_scores(course: Course, student: str, assignment: str) -> dict:
+    with Gradebook(course.db_url, nbconfig.COURSE_ID) as gb:
+        try:
+            submission = gb.find_submission(assignment, student)
+        except MissingEntry:
+            raise ScoringError(f"no graded submission of {student} for {assignment} in the gradebook") from None
+        cells = {}
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                cells[grade.name] = {"score": float(grade.score or 0.0), "max_score": float(grade.max_score),
+                                     "needs_manual_grade": bool(grade.needs_manual_grade)}
+        return {"score": float(submission.score), "max_score": float(submission.max_score), "cells": cells}

@@ -1,0 +1,61 @@
+"""The assignment contract, proven for every folder in source/ (found automatically)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from conftest import ASSIGNMENTS, REPO, ensure_released, notebook_requires, skip_unless_parts
+
+pytestmark = pytest.mark.slow
+NBGRADER = [sys.executable, "-m", "nbgrader"]
+
+
+@pytest.fixture(params=ASSIGNMENTS)
+def assignment(request):
+    skip_unless_parts(notebook_requires(REPO / "source" / request.param / f"{request.param}.ipynb"))
+    return request.param
+
+
+def test_source_scores_full_marks(assignment, graded_source):
+    graded = graded_source(assignment)
+    assert graded.result.status == "graded", graded.result.reason
+    lost = {cell: (graded.scores[cell], graded.max_scores[cell]) for cell in graded.scores
+            if cell not in graded.manual and graded.scores[cell] < graded.max_scores[cell]}
+    assert not lost, f"the source notebook loses points in {lost}: see {graded.executed}"
+    assert graded.auto_max > 0
+
+
+def test_release_scores_zero_without_crashing(assignment, graded_release):
+    graded = graded_release(assignment)
+    assert graded.result.status == "graded", f"the grader failed on the blank release: {graded.result.reason}"
+    earned = {cell: score for cell, score in graded.scores.items() if score > 0}
+    assert not earned, f"the blank release earns points in {earned}: those tests pass without an answer"
+
+
+def test_nbgrader_validate_source(assignment):
+    out = subprocess.run(NBGRADER + ["validate", f"source/{assignment}/{assignment}.ipynb"],
+                         cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert "Success! Your notebook passes all the tests." in out.stdout, out.stdout[-3000:] + out.stderr[-2000:]
+
+
+def test_nbgrader_validate_invert_release(assignment):
+    out = subprocess.run(NBGRADER + ["validate", "--invert", f"release/{assignment}/{assignment}.ipynb"],
+                         cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert "Success! The notebook does not pass any tests." in out.stdout, out.stdout[-3000:] + out.stderr[-2000:]
+
+
+def test_release_is_in_sync_with_source(assignment, course):
+    """The committed release/ equals what nbgrader generates from source/ now."""
+    ensure_released(course, assignment)
+    generated = course.release / assignment
+    committed = REPO / "release" / assignment
+    generated_files = sorted(p.relative_to(generated) for p in generated.rglob("*") if p.is_file())
+    committed_files = sorted(p.relative_to(committed) for p in committed.rglob("*") if p.is_file())
+    assert generated_files == committed_files, f"run `mlops-course release {assignment}` and commit release/{assignment}"
+    for rel in generated_files:
+        assert (generated / rel).read_bytes() == (committed / rel).read_bytes(), \
+            f"release/{assignment}/{rel} is out of date: run `mlops-course release {assignment}` and commit it"
