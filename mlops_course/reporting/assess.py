@@ -104,7 +104,7 @@ class StudentResult:
     technical_ok: bool
     result: str                               # pass | fail | pending
     failing_modules: list[str]
-    open_modules: list[str]
+    open_modules: list[str]                   # not delivered yet, or waiting for manual grading
 
     @property
     def passed(self) -> bool:
@@ -158,7 +158,10 @@ def _module_result(student: StudentInfo, module: str, attempt: Attempt | None, g
     counted = status in (ON_TIME, TIAO)
     levels = {}
     for criterion, share in shares.items():
-        levels[criterion] = rubric.level_for(criterion, share) if counted else (NYP if share is not None else None)
+        if status == OPEN or share is None:
+            levels[criterion] = None          # not assessed (yet)
+        else:
+            levels[criterion] = rubric.level_for(criterion, share) if counted else NYP
     return ModuleResult(
         student=student.id, module=module, attempt=number, status=status,
         score=attempt.score if attempt and attempt.grading_status == "graded" else None,
@@ -246,8 +249,12 @@ def evaluate(students: list[StudentInfo], modules: list[str], attempts: list[Att
 
         course_levels = _course_levels(effective, goals, first, second, rubric, criteria)
         grade = rubric.grade_for(course_levels)
-        failing = [m for m, r in effective.items() if not r.proficient and r.status != OPEN]
-        open_ = [m for m, r in effective.items() if r.status == OPEN]
+        # A lab that does not count fails; a counted lab below proficient fails unless
+        # open answers still wait for manual grading (then the verdict is pending).
+        failing = [m for m, r in effective.items() if r.status != OPEN and not r.proficient
+                   and not (r.counted and r.needs_manual_grade)]
+        open_ = [m for m, r in effective.items() if r.status == OPEN
+                 or (r.counted and r.needs_manual_grade)]
         technical_ok = not failing
         if failing:
             verdict = FAIL

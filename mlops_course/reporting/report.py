@@ -342,7 +342,7 @@ def cmd_report(args) -> int:
     from .collect import load_class
     from .rubric import load_rubric
 
-    course = Course.find()
+    course = Course.find(getattr(args, "course", None))
     as_of = datetime.fromisoformat(args.as_of) if args.as_of else None
     if as_of is not None and as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=ZoneInfo("Europe/Brussels"))
@@ -365,3 +365,25 @@ def register(subparsers) -> None:
                                                  "Europe/Brussels when no offset is given)")
     p.add_argument("--rubric", default=None, help="rubric file (default: rubric.yaml of the course)")
     p.set_defaults(func=cmd_report)
+
+
+def filter_rows(rows: pd.DataFrame, module: str | None = None, student: str | None = None,
+                level: str | None = None, criterion: str | None = None) -> pd.DataFrame:
+    """The class report's rows for a module, a student and/or a level (on one criterion,
+    or on any criterion); None or "(all)"/"(any)" means no filter."""
+    def given(value):
+        return value not in (None, "", "(all)", "(any)")
+
+    out = rows
+    if given(module):
+        out = out[out["module"] == module]
+    if given(student):
+        out = out[out["student"] == student]
+    if given(level):
+        columns = [f"level_{criterion}"] if given(criterion) else [c for c in out.columns if c.startswith("level_")]
+        columns = [c for c in columns if c in out.columns]
+        mask = pd.Series(False, index=out.index)
+        for column in columns:
+            mask |= out[column] == level
+        out = out[mask]
+    return out

@@ -151,7 +151,7 @@ def cmd_roster_import(args) -> int:
     from ..course import Course
 
     try:
-        counts = import_roster(Course.find(), args.file)
+        counts = import_roster(Course.find(getattr(args, "course", None)), args.file)
     except RosterError as exc:
         print(exc, file=sys.stderr)
         return 2

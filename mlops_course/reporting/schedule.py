@@ -123,7 +123,7 @@ def cmd_schedule(args) -> int:
     schedule = build_schedule(args.start, rubric, breaks=args.breaks or [])
     print(format_table(schedule))
     if args.apply:
-        course = Course.find()
+        course = Course.find(getattr(args, "course", None))
         with open_gradebook(course, create=True) as gb:
             apply_due_dates(gb, schedule)
         print(f"nbgrader due dates set in {course.db_url}")

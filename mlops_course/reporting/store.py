@@ -70,8 +70,9 @@ def gradebook_exists(db_url: str) -> bool:
 
 @contextmanager
 def open_gradebook(course_or_url, *, create: bool = False):
-    """nbgrader's Gradebook plus our tables. ``create=False`` refuses to create a
-    missing SQLite file (FileNotFoundError)."""
+    """nbgrader's Gradebook. ``create=True`` also creates our tables (and a missing
+    SQLite file); ``create=False`` only reads: a missing SQLite file raises
+    FileNotFoundError and our tables are not created."""
     from nbgrader.api import Gradebook
 
     db_url = getattr(course_or_url, "db_url", course_or_url)
@@ -81,7 +82,8 @@ def open_gradebook(course_or_url, *, create: bool = False):
                                 "(mlops-course roster import FILE.csv)")
     gb = Gradebook(db_url, course_id=os.environ.get("MLOPS_COURSE_ID", "mlops-course"))
     try:
-        Base.metadata.create_all(bind=gb.engine)
+        if create:
+            Base.metadata.create_all(bind=gb.engine)
         yield gb
     finally:
         gb.close()
@@ -96,9 +98,22 @@ def _alembic_on_path() -> None:
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
 
 
+def _has(gb, table) -> bool:
+    from sqlalchemy import inspect
+    return inspect(gb.engine).has_table(table.__tablename__)
+
+
+def ensure_tables(gb) -> None:
+    Base.metadata.create_all(bind=gb.engine)
+
+
 def tiao_flags(gb) -> dict[str, bool]:
+    if not _has(gb, RosterEntry):
+        return {}
     return {row.student_id: bool(row.tiao) for row in gb.db.query(RosterEntry).all()}
 
 
 def resits(gb) -> list[ResitEntry]:
+    if not _has(gb, ResitEntry):
+        return []
     return list(gb.db.query(ResitEntry).order_by(ResitEntry.student_id, ResitEntry.assignment).all())
