@@ -47,22 +47,24 @@ def why(result: ModuleResult, rubric) -> str:
 
 
 def plan_resit(course, student: str, as_of: datetime | None = None, rubric=None) -> list[tuple[str, str]]:
-    """(module, reason) for every module the student must redo; [] when none."""
+    """(module, reason) for every module the student failed at the first attempt
+    (absent, late, not counted, grading error, or a technical criterion below
+    proficient); [] when none."""
     rubric = rubric or load_rubric(course=course)
     result = load_class(course, rubric, as_of=as_of)
     if student not in result.students:
         raise ResitError(f"no student {student!r} in the gradebook")
-    modules = result.students[student].modules
-    return [(m, why(r, rubric)) for m, r in modules.items()
-            if not r.proficient and r.status != OPEN and r.attempt == 1]
+    firsts = [r for r in result.rows if r.student == student and r.attempt == 1]
+    return [(r.module, why(r, rubric)) for r in firsts if not r.proficient and r.status != OPEN]
 
 
 def prepare_resit(course, student: str, deadline: datetime | None = None, as_of: datetime | None = None,
-                  dry_run: bool = False) -> dict:
-    """Record the resit of every failing module and write the assignment sheet."""
+                  dry_run: bool = False, rubric=None) -> dict:
+    """Record the resit of every module the student failed at the first attempt (a
+    module already prepared is left as it is) and write the assignment sheet."""
     from nbgrader.api import MissingEntry
 
-    rubric = load_rubric(course=course)
+    rubric = rubric or load_rubric(course=course)
     plan = plan_resit(course, student, as_of, rubric)
     out = {"student": student, "modules": plan, "sheet": None, "already": []}
     if dry_run or not plan:
