@@ -183,3 +183,26 @@ def grade_variant(course, request):
         student = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in student)[:60]
         return submit_and_grade(course, assignment, student, nb)
     return run
+
+
+def pytest_collection_modifyitems(config, items):
+    """nbval cells: skip a notebook whose system parts are missing (never in CI), and
+    keep each notebook's cells on one xdist worker (they share a kernel). Tests of one
+    assignment stay together too, so its graded source is computed once."""
+    requires_cache: dict = {}
+    for item in items:
+        path = Path(str(item.fspath))
+        if path.suffix == ".ipynb":
+            if path not in requires_cache:
+                requires_cache[path] = missing_parts(notebook_requires(path))
+            missing = requires_cache[path]
+            if missing:
+                message = f"{path.name} needs {', '.join(missing)} (see `mlops-course doctor`)"
+                if not in_ci():
+                    item.add_marker(pytest.mark.skip(reason=message))
+            item.add_marker(pytest.mark.xdist_group(name=f"nb-{path.parent.name}-{path.stem}"))
+        else:
+            callspec = getattr(item, "callspec", None)
+            assignment = callspec.params.get("assignment") if callspec else None
+            if assignment and path.name == "test_assignments.py":
+                item.add_marker(pytest.mark.xdist_group(name=f"grade-{assignment}"))

@@ -24,7 +24,7 @@ def restore_grading_cells(nb, config, course: Course, assignment: str, notebook:
                               "student": student, "db_url": course.db_url}}
     for step in (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata):
         nb, resources = step(config=config).preprocess(nb, resources)
-    return nb
+    return nbformat.from_dict(nb)  # cells nbgrader adds back hold plain dicts
 
 
 def inject_parameters(nb, parameters: dict):

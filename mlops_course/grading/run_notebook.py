@@ -21,12 +21,14 @@ NOT_RUN = "NotExecuted"
 def mark_unexecuted_grade_cells(nb, reason: str) -> int:
     """A test cell with no output would count as passed: give the ones that never ran
     an error instead."""
+    from nbformat.v4 import new_output
+
     marked = 0
     for cell in nb.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if cell.cell_type == "code" and meta.get("grade") and cell.get("execution_count") is None:
-            cell.outputs = [{"output_type": "error", "ename": NOT_RUN, "evalue": reason,
-                             "traceback": [f"{NOT_RUN}: {reason}"]}]
+            cell.outputs = [new_output("error", ename=NOT_RUN, evalue=reason,
+                                       traceback=[f"{NOT_RUN}: {reason}"])]
             marked += 1
     return marked
 

@@ -1,0 +1,47 @@
+# One entry point per chore. `make demo` and `make test` set everything up themselves.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(CURDIR)/$(VENV)/bin
+# nbgrader calls `alembic`, kernels call `python`: the venv's tools come first.
+export PATH := $(BIN):$(PATH)
+WORKERS ?= 2
+
+.PHONY: help venv demo test test-fast lab release check-contract benchmark clean
+
+help:
+	@echo "make demo       set up .venv, release all assignments, grade the example class (the main job)"
+	@echo "make test       set up .venv and run the whole test suite"
+	@echo "make lab        JupyterLab with the course and nbgrader's extensions (students)"
+	@echo "make release    regenerate release/ from source/ (then commit it)"
+	@echo "make benchmark  grading speed: mlops-course grade vs plain nbgrader autograde"
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+demo: venv
+	-$(BIN)/mlops-course doctor
+	$(BIN)/mlops-course demo
+
+test: venv
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup --nbval-lax -p no:cacheprovider \
+		tests $(wildcard source/*/*.ipynb) $(wildcard notebooks/*.ipynb)
+
+test-fast: venv
+	$(BIN)/python -m pytest -m "not slow" tests
+
+lab: venv
+	$(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=$(CURDIR)
+
+release: venv
+	$(BIN)/mlops-course release
+
+benchmark: venv
+	$(BIN)/python benchmarks/grading.py
+
+clean:
+	rm -rf submitted autograded/* feedback grading exports gradebook.db
