@@ -166,6 +166,10 @@ def plot_score_distribution(result: ClassResult):
         data.append(shares)
         labels.append(f"{module}\n(n={len(shares)})")
     fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(labels)), 3.8))
+    if not any(data):
+        ax.text(0.5, 0.5, "no graded submissions yet", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return fig
     positions = range(1, len(data) + 1)
     ax.boxplot([d if d else [float("nan")] for d in data], positions=list(positions), widths=0.5,
                showfliers=False)

@@ -1,0 +1,96 @@
+"""Self-study progress from the student's own notebooks (no gradebook)."""
+from __future__ import annotations
+
+import argparse
+import json
+
+import nbformat
+import pytest
+
+from mlops_course import authoring
+from mlops_course.reporting import progress
+
+
+def student_notebook(folder, module, *, answered=(), passed=(), failed=(), open_answered=False):
+    """A student's copy: answers a and b, tests ta/tb, an open question; outputs as saved
+    after the student's last run (passed = ran without error, failed = AssertionError)."""
+    cells = [authoring.markdown(f"# {module}")]
+    for name in ("a", "b"):
+        body = "x = 1" if name in answered else "# YOUR CODE HERE\nraise NotImplementedError()"
+        cells.append(authoring.answer(f"ans_{name}", body))
+        cells.append(authoring.test(f"t{name}", f'"""Answer {name} is right."""\nassert x == 1, "hint {name}"',
+                                    points=2, goal="LG5"))
+    cells.append(authoring.open_question("open_q", "My answer." if open_answered else "YOUR ANSWER HERE",
+                                         points=1, goal="LG1", criterion="reporting"))
+    nb = authoring.notebook(cells)
+    path = authoring.write(nb, folder / module / f"{module}.ipynb")
+    nb = nbformat.read(str(path), as_version=4)
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.cell_type != "code" or grade_id not in {f"t{x}" for x in "ab"}:
+            continue
+        if grade_id in passed or grade_id in failed:
+            cell.execution_count = 1
+        if grade_id in failed:
+            cell.outputs = [nbformat.v4.new_output("error", ename="AssertionError",
+                                                   evalue=f"hint {grade_id[1]}", traceback=[])]
+    nbformat.write(nb, str(path))
+    return path
+
+
+def test_states_and_what_is_left(tmp_path):
+    student_notebook(tmp_path, "m0_setup", answered=("a", "b"), passed=("ta", "tb"), open_answered=True)
+    student_notebook(tmp_path, "m1_docker", answered=("a",), passed=("ta",), failed=("tb",))
+    student_notebook(tmp_path / "mlops-course", "m2_cicd")          # nbgrader's fetch layout
+    found = {p.module: p for p in progress.collect(tmp_path)}
+    assert found["m0_setup"].state == progress.READY
+    assert found["m0_setup"].points == (4.0, 4.0) and found["m0_setup"].source == "last run"
+    m1 = found["m1_docker"]
+    assert m1.state == progress.IN_PROGRESS and (m1.answers_done, m1.answers_total) == (1, 2)
+    assert [t.status for t in m1.tests] == ["passed", "failed"]
+    assert "answer ans_b: replace `raise NotImplementedError()`" in m1.left
+    assert "test tb fails: AssertionError: hint b" in m1.left
+    assert "open question open_q: write your answer" in m1.left
+    m2 = found["m2_cicd"]
+    assert m2.state == progress.NOT_STARTED and m2.source == "not run yet"
+    assert [t.status for t in m2.tests] == ["not run", "not run"]
+    assert found["m7_monitoring"].notebook is None and found["m7_monitoring"].state == progress.NOT_STARTED
+    text = progress.format_progress(list(found.values()))
+    assert "1/8 modules ready to submit" in text
+    frame = progress.as_frame(list(found.values()))
+    assert list(frame.module) == progress.MODULES
+
+
+def test_run_uses_the_self_check(tmp_path):
+    from mlops_course.selfcheck import CheckResult
+
+    path = student_notebook(tmp_path, "m0_setup", answered=("a", "b"), open_answered=True)
+    seen = []
+
+    def checker(p):
+        seen.append(p)
+        return [CheckResult("ta", "test", True, 2, "Answer a is right.", None),
+                CheckResult("tb", "test", False, 2, "Answer b is right.", "AssertionError: hint b"),
+                CheckResult("open_q", "open", None, 1, "open question", None)]
+
+    result = progress.collect(tmp_path, modules=["m0_setup"], checker=checker)[0]
+    assert seen == [path] and result.source == "self-check"
+    assert [t.status for t in result.tests] == ["passed", "failed"] and result.state == progress.IN_PROGRESS
+
+
+@pytest.mark.slow
+def test_real_self_check_executes_the_notebook(tmp_path):
+    student_notebook(tmp_path, "m0_setup", answered=("a", "b"), open_answered=True)
+    result = progress.collect(tmp_path, modules=["m0_setup"], run=True, timeout=60)[0]
+    assert [t.status for t in result.tests] == ["passed", "passed"]
+    assert result.state == progress.READY
+
+
+def test_cli_json(tmp_path, capsys):
+    student_notebook(tmp_path, "m0_setup", answered=("a",))
+    parser = argparse.ArgumentParser()
+    progress.register(parser.add_subparsers())
+    args = parser.parse_args(["progress", str(tmp_path), "--json", "--module", "m0_setup"])
+    assert args.func(args) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data[0]["module"] == "m0_setup" and data[0]["answers_done"] == 1
