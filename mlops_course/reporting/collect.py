@@ -105,7 +105,14 @@ def read_gradebook(gb, course, modules: list[str]):
 
 
 def _iso(text):
-    return to_aware_utc(datetime.fromisoformat(text)) if text else None
+    """A ledger timestamp (ISO-8601, or nbgrader's "2026-10-01 10:00:00.000000 UTC")."""
+    if not text:
+        return None
+    from nbgrader.utils import parse_utc
+    try:
+        return to_aware_utc(parse_utc(text))
+    except (ValueError, OverflowError):
+        return None
 
 
 def load_class(course, rubric: Rubric | None = None, as_of: datetime | None = None,

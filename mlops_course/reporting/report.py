@@ -195,8 +195,13 @@ def plot_level_heatmap(result: ClassResult):
     rubric = result.rubric
     matrix = [[rubric.rank(result.students[s].course_levels.get(c)) for c in criteria] for s in students]
     fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(criteria) + 2), max(2.5, 0.32 * len(students) + 1.2)))
+    if not criteria or not students:
+        ax.text(0.5, 0.5, "no students or no assessed criteria yet", ha="center", va="center",
+                transform=ax.transAxes)
+        ax.set_axis_off()
+        return fig
     cmap = ListedColormap([NOT_ASSESSED] + LEVEL_COLORS)
-    ax.imshow([[v + 1 for v in row] for row in matrix] or [[0]], cmap=cmap, vmin=0, vmax=4, aspect="auto")
+    ax.imshow([[v + 1 for v in row] for row in matrix], cmap=cmap, vmin=0, vmax=4, aspect="auto")
     ax.set_xticks(range(len(criteria)), criteria, rotation=30, ha="right", fontsize=8)
     ax.set_yticks(range(len(students)), [f"{s} ({result.students[s].result})" for s in students], fontsize=7)
     short = {0: "NYP", 1: "P", 2: "A", 3: "E", -1: ""}
@@ -246,13 +251,13 @@ td.advanced{background:#d9ef8b}td.expert{background:#91cf60}
 td.late,td.absent,td.grading_error{background:#fcbba1}td.open{background:#eee}
 img{max-width:100%;border:1px solid #eee}.flag{color:#b30000}
 .cards{display:flex;gap:1em}.card{border:1px solid #ddd;border-radius:6px;padding:.6em 1em}
-.card b{font-size:1.4em;display:block}
+.card b{font-size:1.4em;display:block}.wide{overflow-x:auto}
 """
 
 
 def _table(df: pd.DataFrame, classes: dict[str, callable] | None = None, fmt=None) -> str:
     classes = classes or {}
-    out = ["<table><thead><tr>", *(f"<th>{html.escape(str(c))}</th>" for c in df.columns), "</tr></thead><tbody>"]
+    out = ["<div class='wide'><table><thead><tr>", *(f"<th>{html.escape(str(c))}</th>" for c in df.columns), "</tr></thead><tbody>"]
     for _, row in df.iterrows():
         out.append("<tr>")
         for col in df.columns:
@@ -264,7 +269,7 @@ def _table(df: pd.DataFrame, classes: dict[str, callable] | None = None, fmt=Non
             css = classes[col](value) if col in classes else ""
             out.append(f'<td class="{html.escape(css)}">{html.escape(text)}</td>')
         out.append("</tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     return "".join(out)
 
 
