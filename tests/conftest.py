@@ -17,28 +17,10 @@ from mlops_course.course import Course
 from mlops_course.grading.pipeline import Options, grade
 from mlops_course.grading.release import release
 from mlops_course.runtime import in_ci
+from nbval_parts import missing_parts, notebook_requires  # shared with the nbval run
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = Course(REPO).assignments()
-
-
-def requires_part(available: bool, reason: str):
-    """Skip a test on a machine without a system part; in CI the part must be there."""
-    if available:
-        return pytest.mark.usefixtures()
-    if in_ci():
-        return pytest.mark.usefixtures()  # run and fail loudly: CI provides every part
-    return pytest.mark.skip(reason=reason)
-
-
-def notebook_requires(notebook_path: Path) -> list[str]:
-    nb = nbformat.read(str(notebook_path), as_version=4)
-    return list(nb.metadata.get("mlops_course", {}).get("requires", []))
-
-
-def missing_parts(parts: list[str]) -> list[str]:
-    from mlops_course.doctor import part_available
-    return [part for part in parts if not part_available(part)]
 
 
 def skip_unless_parts(parts: list[str]) -> None:
@@ -183,26 +165,3 @@ def grade_variant(course, request):
         student = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in student)[:60]
         return submit_and_grade(course, assignment, student, nb)
     return run
-
-
-def pytest_collection_modifyitems(config, items):
-    """nbval cells: skip a notebook whose system parts are missing (never in CI), and
-    keep each notebook's cells on one xdist worker (they share a kernel). Tests of one
-    assignment stay together too, so its graded source is computed once."""
-    requires_cache: dict = {}
-    for item in items:
-        path = Path(str(item.fspath))
-        if path.suffix == ".ipynb":
-            if path not in requires_cache:
-                requires_cache[path] = missing_parts(notebook_requires(path))
-            missing = requires_cache[path]
-            if missing:
-                message = f"{path.name} needs {', '.join(missing)} (see `mlops-course doctor`)"
-                if not in_ci():
-                    item.add_marker(pytest.mark.skip(reason=message))
-            item.add_marker(pytest.mark.xdist_group(name=f"nb-{path.parent.name}-{path.stem}"))
-        else:
-            callspec = getattr(item, "callspec", None)
-            assignment = callspec.params.get("assignment") if callspec else None
-            if assignment and path.name == "test_assignments.py":
-                item.add_marker(pytest.mark.xdist_group(name=f"grade-{assignment}"))
