@@ -270,7 +270,7 @@ def test_typical_monitoring_mistakes_lose_the_right_points(tools, grade_variant)
     result = grade_variant(ASSIGNMENT, {
         "instrumentation": edit("instrumentation",
                                 ('IN_FLIGHT = Gauge("model_requests_in_flight"', 'IN_FLIGHT = Counter("model_requests_in_flight"'),
-                                ("            IN_FLIGHT.dec()\n", "")),
+                                ("        IN_FLIGHT.dec()\n", "")),
         "alert_rules": edit("alert_rules", ("        for: 2m\n", "")),
         "drift_detection": edit("drift_detection", ("PSI_THRESHOLD = 0.2", "PSI_THRESHOLD = 0.01"),
                                 ("KS_ALPHA = 0.01", "KS_ALPHA = 0.5")),
