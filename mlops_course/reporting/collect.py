@@ -32,6 +32,11 @@ def read_ledger(course, module: str, student: str) -> dict | None:
         return None
 
 
+def ledger_students(course, modules: list[str]) -> set[str]:
+    root = Path(course.grading) / "results"
+    return {path.stem for module in modules for path in (root / module).glob("*.json")}
+
+
 def attempt_from_submission(submission, student: str, module: str, number: int = 1) -> Attempt:
     cells = {}
     for notebook in submission.notebooks:
@@ -69,6 +74,11 @@ def read_gradebook(gb, course, modules: list[str]):
     flags = tiao_flags(gb)
     students = [StudentInfo(s.id, " ".join(x for x in (s.first_name, s.last_name) if x),
                             s.email or "", flags.get(s.id, False)) for s in gb.students]
+    # A submission the grader could not score never reaches the gradebook: its student
+    # is known from the results ledger only.
+    known = {s.id for s in students}
+    for student in sorted(ledger_students(course, modules) - known):
+        students.append(StudentInfo(student, tiao=flags.get(student, False)))
     resit_rows = {(r.student_id, r.assignment): r for r in resits(gb)}
     attempts: list[Attempt] = []
     for student in students:
@@ -81,6 +91,10 @@ def read_gradebook(gb, course, modules: list[str]):
             attempt = None
             if submission is not None:
                 attempt = attempt_from_submission(submission, student.id, module)
+            if attempt is None and ledger and ledger.get("status") == "graded":
+                attempt = Attempt(student.id, module, _iso(ledger.get("submitted_at")),
+                                  {k: CellScore(k, float(v.get("score") or 0), float(v.get("max_score") or 0))
+                                   for k, v in (ledger.get("cells") or {}).items()})
             if ledger and ledger.get("status") == "error":
                 # The grader failed: the ledger explains; the gradebook may hold an older score.
                 attempt = attempt or Attempt(student.id, module, _iso(ledger.get("submitted_at")))
