@@ -8,6 +8,7 @@ from __future__ import annotations
 import atexit
 import json
 import re
+import shlex
 import time
 import urllib.error
 import urllib.request
@@ -51,6 +52,18 @@ def first_index(instructions: list[tuple[str, str]], keyword: str, pattern: str 
         if key == keyword.upper() and re.search(pattern, args, re.IGNORECASE):
             return index
     return -1
+
+
+def copy_sources(args: str) -> list[str]:
+    """The source paths of COPY/ADD arguments (``--chown=...`` flags and the
+    destination dropped); works for the shell and the JSON form."""
+    args = args.strip()
+    try:
+        parts = json.loads(args) if args.startswith("[") else shlex.split(args)
+    except ValueError:
+        parts = args.split()
+    parts = [str(part) for part in parts if not str(part).startswith("--")]
+    return parts[:-1]
 
 
 # ------------------------------------------------------------------------- builds
