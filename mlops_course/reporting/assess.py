@@ -7,7 +7,7 @@ and the results ledger into :class:`Attempt` objects; tests build them directly.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from .rubric import NYP, CellGoal, Rubric
 from .schedule import is_late, local_week
@@ -42,6 +42,7 @@ class Attempt:
     attempt: int = 1                  # 1 = first attempt, 2 = resit
     grading_status: str = "graded"    # "graded" | "error" (results ledger)
     reason: str | None = None
+    extension: timedelta | None = None  # nbgrader's per-student extension of the due date
 
     @property
     def score(self) -> float:
@@ -141,6 +142,8 @@ def _module_result(student: StudentInfo, module: str, attempt: Attempt | None, g
                    tiao_rule: bool | None = None) -> ModuleResult:
     tiao = student.tiao if tiao_rule is None else tiao_rule
     shares = _shares(attempt, goals, rubric)
+    if deadline is not None and attempt is not None and attempt.extension:
+        deadline = deadline + attempt.extension     # granted by the lecturer in nbgrader
     reason = ""
     if attempt is None:
         if tiao or deadline is None or as_of <= deadline:

@@ -37,6 +37,33 @@ def ledger_students(course, modules: list[str]) -> set[str]:
     return {path.stem for module in modules for path in (root / module).glob("*.json")}
 
 
+def bulk_submissions(gb, modules: list[str]) -> dict[tuple[str, str], Attempt]:
+    """(student, module) -> Attempt for every submission, in two queries (the ORM's
+    lazy loading costs one query per submission and grade)."""
+    from nbgrader.api import Assignment, Grade, GradeCell, SubmittedAssignment, SubmittedNotebook
+
+    found: dict[tuple[str, str], Attempt] = {}
+    rows = (gb.db.query(SubmittedAssignment.student_id, Assignment.name, SubmittedAssignment.timestamp,
+                        SubmittedAssignment.extension)
+            .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
+            .filter(Assignment.name.in_(modules)))
+    for student, module, timestamp, extension in rows:
+        found[(student, module)] = Attempt(student, module, to_aware_utc(timestamp), {}, extension=extension)
+    grades = (gb.db.query(SubmittedAssignment.student_id, Assignment.name, GradeCell.name, Grade.score,
+                          GradeCell.max_score, Grade.needs_manual_grade)
+              .select_from(Grade)
+              .join(SubmittedNotebook, Grade.notebook_id == SubmittedNotebook.id)
+              .join(SubmittedAssignment, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
+              .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
+              .join(GradeCell, Grade.cell_id == GradeCell.id)
+              .filter(Assignment.name.in_(modules)))
+    for student, module, name, score, max_score, manual in grades:
+        attempt = found.get((student, module))
+        if attempt is not None:
+            attempt.cells[name] = CellScore(name, float(score or 0.0), float(max_score or 0.0), bool(manual))
+    return found
+
+
 def attempt_from_submission(submission, student: str, module: str, number: int = 1) -> Attempt:
     cells = {}
     for notebook in submission.notebooks:
@@ -45,7 +72,8 @@ def attempt_from_submission(submission, student: str, module: str, number: int =
                 continue  # task cells are not used by the course
             cells[grade.name] = CellScore(grade.name, float(grade.score or 0.0),
                                           float(grade.max_score or 0.0), bool(grade.needs_manual_grade))
-    return Attempt(student, module, to_aware_utc(submission.timestamp), cells, attempt=number)
+    return Attempt(student, module, to_aware_utc(submission.timestamp), cells, attempt=number,
+                   extension=submission.extension)
 
 
 def attempt_to_json(attempt: Attempt) -> str:
@@ -69,8 +97,6 @@ def attempt_from_json(text: str | None) -> Attempt | None:
 
 def read_gradebook(gb, course, modules: list[str]):
     """students, attempts, deadlines, resits from an open gradebook."""
-    from nbgrader.api import MissingEntry
-
     flags = tiao_flags(gb)
     students = [StudentInfo(s.id, " ".join(x for x in (s.first_name, s.last_name) if x),
                             s.email or "", flags.get(s.id, False)) for s in gb.students]
@@ -80,17 +106,12 @@ def read_gradebook(gb, course, modules: list[str]):
     for student in sorted(ledger_students(course, modules) - known):
         students.append(StudentInfo(student, tiao=flags.get(student, False)))
     resit_rows = {(r.student_id, r.assignment): r for r in resits(gb)}
+    submissions = bulk_submissions(gb, modules)
     attempts: list[Attempt] = []
     for student in students:
         for module in modules:
-            try:
-                submission = gb.find_submission(module, student.id)
-            except MissingEntry:
-                submission = None
+            attempt = submissions.get((student.id, module))
             ledger = read_ledger(course, module, student.id)
-            attempt = None
-            if submission is not None:
-                attempt = attempt_from_submission(submission, student.id, module)
             if attempt is None and ledger and ledger.get("status") == "graded":
                 attempt = Attempt(student.id, module, _iso(ledger.get("submitted_at")),
                                   {k: CellScore(k, float(v.get("score") or 0), float(v.get("max_score") or 0))

@@ -190,3 +190,14 @@ def test_a_late_resit_fails(tmp_path):
     carol = load_class(course, rubric_with_weeks(), as_of=local(2027, 2, 1, 12)).students["carol"]
     assert carol.modules["mB"].attempt == 2 and carol.modules["mB"].status == "late"
     assert carol.result == "fail"
+
+
+def test_an_nbgrader_extension_moves_the_deadline(tmp_path):
+    from datetime import timedelta
+
+    course = build_known_class(tmp_path / "c")
+    with open_gradebook(course) as gb:
+        gb.find_submission("mB", "carol").extension = timedelta(hours=1)
+        gb.db.commit()
+    carol = load_class(course, rubric_with_weeks(), as_of=AFTER_ALL_DEADLINES).students["carol"]
+    assert carol.modules["mB"].status == "on_time" and carol.result == "pass"
