@@ -15,13 +15,13 @@ import base64
 import html
 import io
 import math
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from .assess import OPEN, ClassResult
+from .assess import ClassResult
 
 LEVEL_COLORS = ["#d7301f", "#fdae61", "#a6d96a", "#1a9641"]   # nyp, proficient, advanced, expert
 NOT_ASSESSED = "#e0e0e0"

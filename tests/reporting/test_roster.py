@@ -7,7 +7,7 @@ import pytest
 
 from mlops_course.reporting import roster
 from mlops_course.reporting.roster import RosterError, import_roster, parse_roster
-from mlops_course.reporting.store import RosterEntry, open_gradebook, tiao_flags
+from mlops_course.reporting.store import open_gradebook, tiao_flags
 
 GOOD = """student_id,name,email,tiao
 r0001,Jan De Smet,jan.desmet@student.example.org,no
