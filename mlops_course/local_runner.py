@@ -9,6 +9,7 @@ installed, which they are in the course environment.
 """
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -16,6 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+_CHECKOUTS: list[Path] = []  # temporary checkouts, removed when the process ends
 RUNNER_SHELL = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c"]
 _GIT_ID = ["-c", "user.name=mlops-course", "-c", "user.email=student@mlops-course.invalid",
            "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main"]
@@ -51,11 +53,21 @@ def clean_checkout(project_dir: str | Path, dest: str | Path | None = None) -> P
     if not (project / ".git").exists():
         raise RuntimeError(f"{project} is not a git repository: commit your work first "
                            "(mlops_course.local_runner.commit_all).")
-    dest = Path(dest) if dest else Path(tempfile.mkdtemp(prefix="checkout-")) / project.name
+    if dest is None:
+        parent = Path(tempfile.mkdtemp(prefix="checkout-"))
+        _CHECKOUTS.append(parent)
+        dest = parent / project.name
+    dest = Path(dest)
     if dest.exists() and any(dest.iterdir()):
         raise RuntimeError(f"{dest} is not empty: a checkout needs an empty folder")
     _git(["clone", "-q", "--no-hardlinks", str(project), str(dest)], project.parent)
     return dest
+
+
+@atexit.register
+def _remove_checkouts() -> None:
+    for folder in _CHECKOUTS:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def runner_env(checkout: str | Path, extra: dict[str, str] | None = None) -> dict[str, str]:
