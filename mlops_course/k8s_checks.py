@@ -74,9 +74,10 @@ def schema_errors(doc: Doc, version: str = K8S_VERSION) -> list[str]:
     try:
         kubernetes_validate.validate(doc, version, strict=True)
     except kubernetes_validate.ValidationError as exc:
+        fields = ".".join(str(part) for part in exc.path if not isinstance(part, int))
+        explain = ".".join(filter(None, [str(doc.get("kind", "")).lower(), fields]))
         return [f"{name_of(doc)}: {_path(exc.path)}: {exc.message} "
-                f"(Kubernetes {version} schema; hint: compare with `kubectl explain "
-                f"{doc.get('kind', '').lower()}.{_path(exc.path)}`)"]
+                f"(Kubernetes {version} schema; hint: compare with `kubectl explain {explain}`)"]
     except kubernetes_validate.SchemaNotFoundError:
         return [f"{name_of(doc)}: no schema for apiVersion {doc.get('apiVersion')!r} kind "
                 f"{doc.get('kind')!r} in Kubernetes {version}; hint: Deployment is apps/v1, "
