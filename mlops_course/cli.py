@@ -113,8 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _plugins():
-    """Subcommands that live in their own modules (reports, roster, ...)."""
-    return []
+    """Subcommands that live in their own modules (roster, schedule, report, resit, progress)."""
+    from .reporting import register as reporting
+    return [reporting]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -58,7 +58,8 @@ def class_results(course):
     put(course, "bad-deleted-tests", drop_cells(release_nb(course), {"test_q_cace", "test_q_pinning"}))
     edited = replace_cells(release_nb(course), {"test_q_cace": '"""Q2"""\nassert True, "always passes"'})
     put(course, "bad-edited-test", edited)
-    students = ["bad-good", "bad-corrupt", "bad-renamed", "bad-empty-folder", "bad-not-a-notebook",
+    put(course, "bad-kills-worker", replace_cells(good, {"q_small_box": "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"}))
+    students = ["bad-kills-worker", "bad-good", "bad-corrupt", "bad-renamed", "bad-empty-folder", "bad-not-a-notebook",
                 "bad-loop", "bad-crash", "bad-deleted-tests", "bad-edited-test"]
     results = grade(course, A, students, Options(workers=2, cell_timeout=8, progress=False))
     return {r.student: r for r in results}
@@ -104,6 +105,12 @@ def test_a_dead_kernel_scores_nothing_after_the_crash(class_results):
         assert result.cells[cell]["score"] == 0, cell
 
 
+def test_killing_the_grading_worker_is_reported_and_harms_no_one(class_results):
+    result = class_results["bad-kills-worker"]
+    assert result.status == "error" and "grading worker was killed" in result.reason
+    assert class_results["bad-good"].score == auto_max(class_results["bad-good"])
+
+
 def test_deleted_test_cells_are_added_back_and_fail(class_results):
     result = class_results["bad-deleted-tests"]
     assert result.status == "graded"
@@ -143,7 +150,10 @@ def test_the_whole_notebook_wall_clock_stops_a_slow_notebook(course):
                                              "q_cace": "import time\ntime.sleep(4)\nq_cace = 'a'"})
     put(course, "slow-student", slow)
     result = grade(course, A, ["slow-student"], Options(workers=1, wall_clock=6, progress=False))[0]
-    assert result.status == "error" and "6 s limit" in result.reason and result.score == 0
+    assert "6 s limit" in result.reason
+    # what ran before the stop counts; nothing after it may count as passed
+    assert result.cells["test_q_small_box"]["score"] == 1
+    assert result.cells["test_reproducible"]["score"] == 0 and result.cells["test_parse_pins"]["score"] == 0
 
 
 def test_grading_an_assignment_that_was_never_released_is_a_clear_error(course):

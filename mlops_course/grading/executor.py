@@ -1,68 +1,82 @@
-"""Run a prepared notebook in a child process with a whole-notebook wall clock.
+"""Where prepared notebooks run: a pool of worker processes on this machine.
 
-The child (mlops_course.grading.run_notebook) starts the kernel; when the wall clock
-runs out, the child and every process under it (the kernel and whatever the student
-started) are killed, and the grade cells that did not run score nothing."""
+Each worker imports the execution code once and runs one notebook at a time (a fresh
+kernel per notebook, limits in ``run_notebook``). If student code kills its worker,
+the pool is rebuilt and the unfinished jobs run again once; a job that breaks the
+pool twice is reported as failed."""
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
+import multiprocessing
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterable
 
-import psutil
+from . import run_notebook
 
 
 @dataclass
 class ExecutionJob:
+    key: str
     input: Path
     output: Path
-    outcome: Path
     workdir: Path
     cell_timeout: int
     wall_clock: int
     env: dict
 
     def to_dict(self) -> dict:
-        return {"input": str(self.input), "output": str(self.output), "outcome": str(self.outcome),
-                "workdir": str(self.workdir), "cell_timeout": self.cell_timeout, "env": self.env}
+        return {"input": str(self.input), "output": str(self.output), "workdir": str(self.workdir),
+                "cell_timeout": self.cell_timeout, "wall_clock": self.wall_clock, "env": self.env}
 
 
-def kill_tree(pid: int) -> None:
-    try:
-        parent = psutil.Process(pid)
-    except psutil.NoSuchProcess:
-        return
-    procs = parent.children(recursive=True) + [parent]
-    for proc in procs:
+def _run(job: dict) -> dict:
+    return run_notebook.execute(job)
+
+
+class LocalExecutor:
+    """Run jobs on ``workers`` processes; ``run(jobs, on_done)`` calls ``on_done(job, outcome)``
+    in this process as each job finishes.
+
+    A worker killed by student code breaks the whole process pool and every job in it.
+    Those jobs then run again, each in a pool of its own, so the one that kills its
+    worker is found and reported, and the others are graded normally."""
+
+    def __init__(self, workers: int):
+        self.workers = max(1, workers)
+
+    def _pool(self, size: int) -> ProcessPoolExecutor:
+        # spawn: workers must not inherit this process's threads, sockets or gradebook session
+        return ProcessPoolExecutor(size, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=run_notebook.warm_up)
+
+    def _run_pool(self, jobs, size, on_done) -> list[ExecutionJob]:
+        """Run ``jobs`` on one pool; return the jobs lost to a broken pool."""
+        broken = []
+        pool = self._pool(size)
         try:
-            proc.kill()
-        except psutil.NoSuchProcess:
-            pass
-    psutil.wait_procs(procs, timeout=10)
+            futures = {pool.submit(_run, job.to_dict()): job for job in jobs}
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    job = futures[future]
+                    try:
+                        outcome = future.result()
+                    except BrokenProcessPool:
+                        broken.append(job)
+                        continue
+                    except Exception as exc:
+                        outcome = {"status": "failed", "reason": f"execution failed: {type(exc).__name__}: {exc}"}
+                    on_done(job, outcome)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        return broken
 
-
-def run_local(job: ExecutionJob) -> dict:
-    """Execute on this machine, in a child process (no sandbox)."""
-    job_file = job.outcome.with_name("job.json")
-    job_file.parent.mkdir(parents=True, exist_ok=True)
-    job_file.write_text(json.dumps(job.to_dict()))
-    job.outcome.unlink(missing_ok=True)
-    proc = subprocess.Popen([sys.executable, "-m", "mlops_course.grading.run_notebook", str(job_file)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    try:
-        _, stderr = proc.communicate(timeout=job.wall_clock)
-    except subprocess.TimeoutExpired:
-        kill_tree(proc.pid)
-        proc.communicate()
-        return {"status": "wall_clock",
-                "reason": f"the notebook ran longer than the {job.wall_clock} s limit for a whole "
-                          "notebook and was stopped (an endless loop or very slow code?)"}
-    finally:
-        # the kernel runs in its own session: make sure nothing the student started survives
-        kill_tree(proc.pid)
-    if job.outcome.is_file():
-        return json.loads(job.outcome.read_text())
-    tail = stderr.decode(errors="replace").strip().splitlines()[-3:]
-    return {"status": "failed", "reason": "the notebook runner stopped unexpectedly: " + " | ".join(tail)}
+    def run(self, jobs: Iterable[ExecutionJob], on_done: Callable[[ExecutionJob, dict], None]) -> None:
+        for job in self._run_pool(list(jobs), self.workers, on_done):
+            if self._run_pool([job], 1, on_done):
+                on_done(job, {"status": "failed",
+                              "reason": "the grading worker was killed while running this notebook; "
+                                        "does the notebook kill its parent process?"})

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
 from nbgrader.api import Gradebook, MissingEntry
@@ -19,7 +18,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from ..course import Course
 from . import config as nbconfig
 from . import results as ledger
-from .executor import ExecutionJob, run_local
+from .executor import ExecutionJob, LocalExecutor
 from .prepare import inject_parameters, prepare_workdir, restore_grading_cells, write_notebook
 from .score import EXECUTED, ScoringError, score
 from .seeds import run_id, student_seed
@@ -71,18 +70,14 @@ def _prepare(course, config, student, assignment, notebooks, options):
         prepared = workdir / f".{notebook}.prepared.ipynb"
         write_notebook(nb, prepared)
         jobs.append(ExecutionJob(
+            key=f"{student}/{assignment}/{notebook}",
             input=prepared,
             output=executed_dir / f"{notebook}.ipynb",
-            outcome=workdir / f".{notebook}.outcome.json",
             workdir=workdir, cell_timeout=cell_timeout, wall_clock=options.wall_clock,
             env={"NBGRADER_EXECUTION": "autograde", "MLOPS_COURSE_RUN_ID": run_id(student, assignment),
                  "PYTHONHASHSEED": "0"},
         ))
     return seed, jobs
-
-
-def _execute(jobs) -> list[dict]:
-    return [run_local(job) for job in jobs]
 
 
 def _reason(outcomes: list[dict]) -> str | None:
@@ -114,34 +109,41 @@ def grade(course: Course, assignment: str, students: list[str] | None = None,
         shutil.rmtree(course.grading / "work" / student / assignment, ignore_errors=True)
 
     bar = _progress(len(students), assignment, options.progress)
-    with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
-        pending = {}
-        for student in students:
-            seed = student_seed(student, assignment)
+    jobs, owner, outcomes, expected = [], {}, {}, {}
+    for student in students:
+        seed = student_seed(student, assignment)
+        try:
+            seed, student_jobs = _prepare(course, config, student, assignment, notebooks, options)
+        except SubmissionError as exc:
+            finish(student, seed, ledger.ERROR, str(exc))
+            bar.update(1)
+            continue
+        except Exception as exc:  # a notebook nbgrader cannot sanitise is the submission's problem
+            finish(student, seed, ledger.ERROR, f"could not prepare the notebook: {type(exc).__name__}: {exc}")
+            bar.update(1)
+            continue
+        expected[student] = len(student_jobs)
+        outcomes[student] = []
+        for job in student_jobs:
+            owner[job.key] = (student, seed)
+            jobs.append(job)
+
+    def on_done(job, outcome):
+        student, seed = owner[job.key]
+        outcomes[student].append(outcome)
+        if len(outcomes[student]) < expected[student]:
+            return
+        reason = _reason(outcomes[student])
+        if not all(_executed_file(course, student, assignment, n) for n in notebooks):
+            finish(student, seed, ledger.ERROR, reason or "the notebook produced no output")
+        else:
             try:
-                seed, jobs = _prepare(course, config, student, assignment, notebooks, options)
-            except SubmissionError as exc:
-                finish(student, seed, ledger.ERROR, str(exc))
-                bar.update(1)
-                continue
-            except Exception as exc:  # a notebook nbgrader cannot sanitise is the submission's problem
-                finish(student, seed, ledger.ERROR, f"could not prepare the notebook: {type(exc).__name__}: {exc}")
-                bar.update(1)
-                continue
-            pending[pool.submit(_execute, jobs)] = (student, seed)
-        for future in as_completed(pending):
-            student, seed = pending[future]
-            try:
-                outcomes = future.result()
-                reason = _reason(outcomes)
-                if any(o.get("status") in {"wall_clock", "failed"} and not _executed_file(course, student, assignment, n)
-                       for o, n in zip(outcomes, notebooks)):
-                    finish(student, seed, ledger.ERROR, reason)
-                else:
-                    finish(student, seed, ledger.GRADED, reason, score(course, config, student, assignment))
+                finish(student, seed, ledger.GRADED, reason, score(course, config, student, assignment))
             except ScoringError as exc:
                 finish(student, seed, ledger.ERROR, str(exc))
-            bar.update(1)
+        bar.update(1)
+
+    LocalExecutor(options.workers).run(jobs, on_done)
     bar.close()
     return [results[s] for s in students]
 

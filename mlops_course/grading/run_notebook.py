@@ -1,17 +1,19 @@
-"""Execute one prepared notebook, the way nbgrader autograde would, in its own process.
+"""Execute one prepared notebook the way nbgrader autograde would.
 
-    python -m mlops_course.grading.run_notebook JOB.json
+Used in two places: inside the grading workers (one import, many notebooks) and as a
+command in the grading sandbox (``python -m mlops_course.grading.run_notebook JOB.json``).
+It imports no gradebook code and reads only the job's own notebook and working folder.
 
-The job names the input and output notebook, the working directory, the per-cell
-timeout and the environment. This module imports no gradebook code: it is what runs
-next to student code (locally or inside the grading sandbox). It writes the executed
-notebook and an outcome JSON; if the kernel dies, every grade cell that did not run
-gets an error output so that it cannot score."""
+Limits: nbgrader's per-cell timeout (the cell is interrupted, the notebook goes on),
+and a whole-notebook wall clock (the kernel and everything it started are killed).
+When the kernel dies, every grade cell that did not run gets an error output, so
+that it cannot score (nbgrader counts a test cell without error as passed)."""
 from __future__ import annotations
 
 import json
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -19,8 +21,6 @@ NOT_RUN = "NotExecuted"
 
 
 def mark_unexecuted_grade_cells(nb, reason: str) -> int:
-    """A test cell with no output would count as passed: give the ones that never ran
-    an error instead."""
     from nbformat.v4 import new_output
 
     marked = 0
@@ -42,33 +42,101 @@ def timed_out_cells(nb) -> list[str]:
     return names
 
 
+def kernel_pid(executor) -> int | None:
+    provisioner = getattr(getattr(executor, "km", None), "provisioner", None)
+    return getattr(provisioner, "pid", None)
+
+
+def kill_tree(pid: int | None) -> None:
+    if not pid:
+        return
+    import psutil
+    try:
+        parent = psutil.Process(pid)
+        procs = parent.children(recursive=True) + [parent]
+    except psutil.NoSuchProcess:
+        return
+    for proc in procs:
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(procs, timeout=10)
+
+
+class WallClock:
+    """Kill the kernel's process tree when the whole notebook runs too long."""
+
+    def __init__(self, executor, seconds: float):
+        self.executor, self.seconds = executor, seconds
+        self.fired = False
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self):
+        if not self._done.wait(self.seconds):
+            self.fired = True
+            kill_tree(kernel_pid(self.executor))
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._done.set()
+
+
 def execute(job: dict) -> dict:
+    """Run ``job["input"]`` in ``job["workdir"]``, write ``job["output"]``; return the outcome."""
     import nbformat
     from nbclient.exceptions import DeadKernelError
     from nbgrader.preprocessors.execute import Execute
 
     nb = nbformat.read(job["input"], as_version=4)
+    saved_env = {key: os.environ.get(key) for key in job.get("env", {})}
     os.environ.update(job.get("env", {}))
     executor = Execute(timeout=job["cell_timeout"], kernel_name="python3")
     started = time.monotonic()
-    outcome = {"status": "executed", "reason": None, "timeouts": []}
+    outcome = {"status": "executed", "reason": None}
+    clock = WallClock(executor, job.get("wall_clock", 900))
     try:
-        executor.preprocess(nb, {"metadata": {"path": job["workdir"]}})
+        with clock:
+            executor.preprocess(nb, {"metadata": {"path": job["workdir"]}})
     except DeadKernelError:
         outcome = {"status": "kernel_died",
-                   "reason": "the kernel died while running the notebook (a crash, "
-                             "os._exit, or running out of memory); cells after that did not run"}
-    except Exception as exc:  # the executor's own failures, e.g. a kernel that never starts
+                   "reason": "the kernel died while running the notebook (a crash, os._exit, or "
+                             "running out of memory); the cells after that did not run"}
+    except Exception as exc:  # e.g. a kernel that never starts, or one killed mid-reply
         outcome = {"status": "failed", "reason": f"execution failed: {type(exc).__name__}: {exc}"[:500]}
+    finally:
+        kill_tree(kernel_pid(executor))  # nothing the student started outlives the job
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    if clock.fired:
+        outcome = {"status": "wall_clock",
+                   "reason": f"the notebook ran longer than the {job.get('wall_clock')} s limit for a "
+                             "whole notebook and was stopped (an endless loop or very slow code?); "
+                             "the cells after that did not run"}
     if outcome["status"] != "executed":
         mark_unexecuted_grade_cells(nb, outcome["reason"])
     outcome["timeouts"] = timed_out_cells(nb)
     outcome["seconds"] = round(time.monotonic() - started, 2)
-    Path(job["output"]).parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(job["output"]).with_suffix(".tmp")
+    output = Path(job["output"])
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(f".{output.name}.tmp")
     nbformat.write(nb, str(tmp))
-    tmp.replace(job["output"])
+    tmp.replace(output)
     return outcome
+
+
+def warm_up() -> None:
+    """Import what ``execute`` needs once per worker process."""
+    import nbclient  # noqa: F401
+    import nbformat  # noqa: F401
+    from nbgrader.preprocessors.execute import Execute  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:
