@@ -14,6 +14,7 @@ that CI or the lecturer already runs instead (:func:`registry_from_env_or_start`
 """
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -173,6 +174,7 @@ class LocalRegistry(RemoteRegistry):
                 if self.process.poll() is not None:
                     break
                 if self.ready():
+                    atexit.register(self.stop)  # the kernel exits: the registry goes too
                     return self
                 time.sleep(0.1)
             last_error = log_path.read_text(errors="replace")[-600:]
@@ -195,6 +197,7 @@ class LocalRegistry(RemoteRegistry):
 
     def stop(self) -> None:
         """Stop the process and remove the temp storage (safe to call twice)."""
+        atexit.unregister(self.stop)
         self._kill()
         if self._tmp is not None:
             self._tmp.cleanup()
