@@ -24,7 +24,7 @@ def cmd_grade(args) -> int:
     from .grading.summary import format_summary
     options = Options(fast=not args.full, workers=args.workers or default_workers(),
                       cell_timeout=args.cell_timeout, wall_clock=args.wall_clock,
-                      progress=not args.quiet)
+                      progress=not args.quiet, scheduler=args.scheduler)
     results = grade(_course(args), args.assignment, args.student or None, options)
     print(format_summary(results))
     return 0
@@ -81,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cell-timeout", type=int, default=None, help="seconds per cell (default: nbgrader_config.py)")
     p.add_argument("--wall-clock", type=int, default=900, help="seconds per whole notebook (default: 900)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786): execute on that cluster")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("feedback", help="HTML feedback per student (no hidden test code)")

@@ -36,6 +36,15 @@ class Options:
     cell_timeout: int | None = None   # default: nbgrader_config.py's Execute.timeout
     wall_clock: int = 900              # whole notebook, seconds
     progress: bool = True
+    scheduler: str | None = None       # a Dask scheduler address: run executions on that cluster
+
+
+def make_executor(options: Options):
+    """Where executions run: this machine's worker pool, or a Dask cluster."""
+    if options.scheduler:
+        from .dask_executor import DaskExecutor
+        return DaskExecutor(options.scheduler, options.workers)
+    return LocalExecutor(options.workers)
 
 
 def assignment_notebooks(course: Course, assignment: str) -> tuple[list[str], float]:
@@ -143,7 +152,7 @@ def grade(course: Course, assignment: str, students: list[str] | None = None,
                 finish(student, seed, ledger.ERROR, str(exc))
         bar.update(1)
 
-    LocalExecutor(options.workers).run(jobs, on_done)
+    make_executor(options).run(jobs, on_done)
     bar.close()
     return [results[s] for s in students]
 
