@@ -234,3 +234,39 @@ def run_tflite(path, x):
     assert result.scores["results_measured"] == 0  # its int8 accuracy is not the real one
     assert result.scores["tflite_variants"] == result.max_scores["tflite_variants"]
     assert result.scores["int8_full_integer"] == result.max_scores["int8_full_integer"]
+
+
+INT8_IO_WITHOUT_REPRESENTATIVE_DATA = '''
+def representative_dataset():
+    for row in x_train[:200]:
+        yield [row[None, :]]
+
+
+def convert(model, kind):
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    if kind != "float32":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if kind == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    if kind == "int8":  # int8 in/out but no representative data set: the converter refuses
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
+    return converter.convert()
+'''
+
+
+@pytest.mark.slow
+def test_int8_conversion_that_fails_is_explained(grade_variant):
+    """The other form of the same mistake: the converter refuses int8 input/output
+    without a representative data set; the notebook goes on, and the int8 test says why."""
+    result = grade_variant(ASSIGNMENT, {"convert_models": INT8_IO_WITHOUT_REPRESENTATIVE_DATA})
+    assert result.result.status == "graded", result.result.reason
+    assert result.scores["int8_full_integer"] == 0
+    assert result.scores["tflite_variants"] == 0  # only three files
+    assert result.scores["model_trained"] == result.max_scores["model_trained"]
+    assert result.scores["pruning_works"] == result.max_scores["pruning_works"]
+    assert result.scores["budget_pick"] == result.max_scores["budget_pick"]
+    text = _outputs_text(result.executed)
+    assert "int8     conversion FAILED" in text
+    assert "the int8 conversion failed: with int8 input/output the converter needs" in text
