@@ -168,6 +168,29 @@ def test_base_image_behaves_like_python_slim(client, base_image):
 
 
 @pytest.mark.docker
+def test_pull_attempt_is_bounded(client):
+    started = time.monotonic()
+    docker_images._try_pull(client, "mlops-course/not-on-any-hub:0", timeout=5, log=lambda line: None)
+    assert time.monotonic() - started < 10
+    assert client.api.timeout != 5, "the client's own timeout is restored"
+
+
+@pytest.mark.docker
+def test_tarball_cache_round_trip(client, base_image, monkeypatch, tmp_path):
+    if base_image != docker_images.LOCAL_IMAGE:
+        pytest.skip("python:3.11-slim is available: the made image and its cache are not used")
+    monkeypatch.setenv("MLOPS_COURSE_CACHE", str(tmp_path))
+    docker_images._save_tarball(client, lambda line: None)
+    tarball = docker_images._tarball()
+    assert tarball.is_file() and tarball.parent == tmp_path and tarball.stat().st_size > 50e6
+    assert docker_images._load_tarball(client, lambda line: None)
+    tarball.write_bytes(b"not a tarball")
+    lines = []
+    assert not docker_images._load_tarball(client, lines.append)
+    assert "unusable" in lines[0]
+
+
+@pytest.mark.docker
 def test_base_image_override_must_exist(client, monkeypatch):
     monkeypatch.setenv("MLOPS_COURSE_BASE_IMAGE", "mlops-course/does-not-exist:0")
     with pytest.raises(docker_images.BaseImageError, match="MLOPS_COURSE_BASE_IMAGE"):
