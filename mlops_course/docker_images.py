@@ -240,14 +240,15 @@ def _build_lock():
 
 
 def ensure_base_image(client=None, log: Callable[[str], None] = print, *,
-                      pull_timeout: float = 20.0, build: bool = True,
+                      pull_timeout: float | None = None, build: bool = True,
                       cache: bool = True) -> str:
     """Return an image reference to pass as the build argument ``BASE_IMAGE``.
 
     ``client``: a ``docker.DockerClient`` (default ``docker.from_env()``).
     ``log``: where progress lines go (``print`` in notebooks, ``lambda s: None`` to
     silence). ``pull_timeout``: seconds for the one pull attempt of
-    ``python:3.11-slim`` (0 skips it). ``build``: allow making the image with
+    ``python:3.11-slim`` (0 skips it; default ``$MLOPS_COURSE_PULL_TIMEOUT`` or 60: an
+    unreachable Docker Hub fails at once, a slow one gets a minute). ``build``: allow making the image with
     debootstrap. ``cache``: keep/load a tarball under :func:`cache_dir`.
     Raises :class:`BaseImageError` with advice when no base image can be had.
     """
@@ -266,6 +267,8 @@ def ensure_base_image(client=None, log: Callable[[str], None] = print, *,
             return PUBLIC_IMAGE
         if _has_image(client, LOCAL_IMAGE):
             return LOCAL_IMAGE
+        if pull_timeout is None:
+            pull_timeout = float(os.environ.get("MLOPS_COURSE_PULL_TIMEOUT", "60"))
         if pull_timeout > 0 and _try_pull(client, PUBLIC_IMAGE, pull_timeout, log):
             return PUBLIC_IMAGE
         with _build_lock():
