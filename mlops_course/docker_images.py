@@ -10,12 +10,12 @@ Dockerfiles take the base as a build argument (``ARG BASE_IMAGE=python:3.11-slim
 ``FROM ${BASE_IMAGE}``). :func:`ensure_base_image` returns, in this order:
 
 1. ``$MLOPS_COURSE_BASE_IMAGE`` when set (an image the engine already has);
-2. the public ``python:3.11-slim`` when the engine has it or can pull it (one pull
-   attempt, bounded by ``pull_timeout``);
+2. the public ``python:3.11-slim`` when the engine has it;
 3. ``mlops-course/python-base:3.11-bookworm`` when the engine has it (instant);
-4. the same image loaded from the tarball cache ``~/.cache/mlops-course/`` (a few s);
-5. otherwise it makes that image: ``debootstrap --variant=minbase`` of Debian bookworm
-   with python3, pip, venv and CA certificates (~70 s, needs root and debootstrap),
+4. ``python:3.11-slim`` after one pull attempt, bounded by ``pull_timeout``;
+5. the made image loaded from the tarball cache ``~/.cache/mlops-course/`` (a few s);
+6. otherwise it makes that image: ``debootstrap --variant=minbase`` of Debian bookworm
+   with python3, pip, venv and CA certificates (~90 s, needs root and debootstrap),
    stripped of apt lists, docs, man pages and locales, ``EXTERNALLY-MANAGED`` removed
    so that ``pip install`` works as in ``python:3.11-slim``; CA certificates the host
    trusts beyond Debian's (a TLS-inspecting proxy) are trusted in the image too, so
