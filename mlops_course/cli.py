@@ -22,9 +22,18 @@ def cmd_release(args) -> int:
 def cmd_grade(args) -> int:
     from .grading.pipeline import Options, default_workers, grade
     from .grading.summary import format_summary
+    from .grading.sandbox import Limits
+    if args.no_sandbox:
+        print("WARNING: --no-sandbox runs student code directly on this machine, with your "
+              "permissions, network and files. Use it only for submissions you trust.", file=sys.stderr)
+    if args.allow_docker_socket and not args.no_sandbox:
+        print("WARNING: --allow-docker-socket gives every graded notebook the Docker engine, "
+              "which is as powerful as root on this machine (needed for m1_docker).", file=sys.stderr)
     options = Options(fast=not args.full, workers=args.workers or default_workers(),
                       cell_timeout=args.cell_timeout, wall_clock=args.wall_clock,
-                      progress=not args.quiet, scheduler=args.scheduler)
+                      progress=not args.quiet, scheduler=args.scheduler, sandbox=not args.no_sandbox,
+                      limits=Limits(memory=args.memory, cpus=args.cpus), docker_socket=args.allow_docker_socket,
+                      force=args.force)
     results = grade(_course(args), args.assignment, args.student or None, options)
     print(format_summary(results))
     return 0
@@ -81,7 +90,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cell-timeout", type=int, default=None, help="seconds per cell (default: nbgrader_config.py)")
     p.add_argument("--wall-clock", type=int, default=900, help="seconds per whole notebook (default: 900)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--force", action="store_true",
+                   help="grade everything again (default: keep results whose submission and source did not change)")
     p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786): execute on that cluster")
+    p.add_argument("--no-sandbox", action="store_true",
+                   help="run student code directly on this machine (unsafe; trusted submissions only)")
+    p.add_argument("--memory", default="3g", help="sandbox memory limit per notebook (default 3g)")
+    p.add_argument("--cpus", type=float, default=1.0, help="sandbox CPUs per notebook (default 1)")
+    p.add_argument("--allow-docker-socket", action="store_true",
+                   help="give sandboxed notebooks the Docker engine (m1_docker; root-equivalent)")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("feedback", help="HTML feedback per student (no hidden test code)")
@@ -132,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         print("mlops-course: interrupted; finished results are kept, run again to continue", file=sys.stderr)
         return 130
     except Exception as exc:
-        known = ("ReleaseError", "GradingSetupError", "FeedbackError", "FileNotFoundError", "SubmissionError")
+        known = ("ReleaseError", "GradingSetupError", "FeedbackError", "FileNotFoundError", "SubmissionError",
+                 "SandboxError", "BaseImageError")
         if type(exc).__name__ in known:
             print(f"mlops-course: {exc}", file=sys.stderr)
             return 2

@@ -86,7 +86,7 @@ def submit_and_grade(course: Course, assignment: str, student: str, nb) -> Grade
     folder.mkdir(parents=True)
     if nb is not None:
         nbformat.write(nb, str(folder / f"{assignment}.ipynb"))
-    result = grade(course, assignment, [student], Options(workers=1, progress=False))[0]
+    result = grade(course, assignment, [student], Options(sandbox=False, workers=1, progress=False))[0]
     manual = frozenset(manual_grade_ids(course.source_notebook(assignment)))
     return GradedSubmission(
         result=result,

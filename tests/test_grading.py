@@ -61,7 +61,7 @@ def class_results(course):
     put(course, "bad-kills-worker", replace_cells(good, {"q_small_box": "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"}))
     students = ["bad-kills-worker", "bad-good", "bad-corrupt", "bad-renamed", "bad-empty-folder", "bad-not-a-notebook",
                 "bad-loop", "bad-crash", "bad-deleted-tests", "bad-edited-test"]
-    results = grade(course, A, students, Options(workers=2, cell_timeout=8, progress=False))
+    results = grade(course, A, students, Options(sandbox=False, workers=2, cell_timeout=8, progress=False))
     return {r.student: r for r in results}
 
 
@@ -139,7 +139,7 @@ def gradebook_scores(course, students):
 def test_grading_twice_gives_the_same_gradebook(course, class_results):
     students = ["bad-good", "bad-deleted-tests"]
     before = gradebook_scores(course, students)
-    again = grade(course, A, students, Options(workers=1, progress=False))
+    again = grade(course, A, students, Options(sandbox=False, workers=1, progress=False, force=True))
     assert gradebook_scores(course, students) == before
     assert [(r.score, r.seed) for r in again] == [(class_results[s].score, class_results[s].seed) for s in students]
 
@@ -149,7 +149,7 @@ def test_the_whole_notebook_wall_clock_stops_a_slow_notebook(course):
     slow = replace_cells(source_nb(course), {"q_small_box": "import time\ntime.sleep(4)\nq_small_box = 'b'",
                                              "q_cace": "import time\ntime.sleep(4)\nq_cace = 'a'"})
     put(course, "slow-student", slow)
-    result = grade(course, A, ["slow-student"], Options(workers=1, wall_clock=6, progress=False))[0]
+    result = grade(course, A, ["slow-student"], Options(sandbox=False, workers=1, wall_clock=6, progress=False))[0]
     assert "6 s limit" in result.reason
     # what ran before the stop counts; nothing after it may count as passed
     assert result.cells["test_q_small_box"]["score"] == 1
@@ -158,4 +158,4 @@ def test_the_whole_notebook_wall_clock_stops_a_slow_notebook(course):
 
 def test_grading_an_assignment_that_was_never_released_is_a_clear_error(course):
     with pytest.raises(GradingSetupError, match="mlops-course release"):
-        grade(course, "m9_unknown", ["x"], Options(progress=False))
+        grade(course, "m9_unknown", ["x"], Options(sandbox=False, progress=False))

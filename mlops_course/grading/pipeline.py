@@ -37,13 +37,22 @@ class Options:
     wall_clock: int = 900              # whole notebook, seconds
     progress: bool = True
     scheduler: str | None = None       # a Dask scheduler address: run executions on that cluster
+    sandbox: bool = True               # each submission in its own locked-down container
+    limits: object = None              # sandbox.Limits (memory, cpus, pids, sizes)
+    docker_socket: bool = False        # give sandboxed jobs the Docker engine (m1_docker)
+    force: bool = False                # grade again even what is already graded and unchanged
 
 
 def make_executor(options: Options):
-    """Where executions run: this machine's worker pool, or a Dask cluster."""
+    """Where executions run: a sandbox container per job (the default), this machine's
+    worker pool (--no-sandbox), or a Dask cluster."""
     if options.scheduler:
         from .dask_executor import DaskExecutor
         return DaskExecutor(options.scheduler, options.workers)
+    if options.sandbox:
+        from .sandbox import SandboxExecutor
+        return SandboxExecutor(options.workers, options.limits, options.docker_socket,
+                               log=print if options.progress else (lambda line: None))
     return LocalExecutor(options.workers)
 
 
@@ -107,12 +116,16 @@ def grade(course: Course, assignment: str, students: list[str] | None = None,
         raise GradingSetupError(f"no submissions of {assignment} in {course.submitted}")
     started = {student: time.monotonic() for student in students}
     results: dict[str, ledger.GradeResult] = {}
+    source_sha = ledger.file_sha(course.source_notebook(assignment))
+    submission_sha = {s: ledger.folder_sha(course.submission_dir(s, assignment)) for s in students}
 
-    def finish(student, seed, status, reason=None, scores=None):
+    def finish(student, seed, status, reason=None, scores=None, seconds=None, final=True):
         result = ledger.GradeResult(
             student=student, assignment=assignment, status=status, seed=seed, reason=reason,
             submitted_at=submission_timestamp(course, student, assignment), graded_at=ledger.now_iso(),
-            duration_s=round(time.monotonic() - started[student], 2), fast=options.fast, **(scores or {"max_score": max_score}))
+            duration_s=round(seconds if seconds is not None else time.monotonic() - started[student], 2),
+            fast=options.fast, submission_sha=submission_sha[student], source_sha=source_sha, final=final,
+            **(scores or {"max_score": max_score}))
         ledger.save(course, result)
         results[student] = result
         shutil.rmtree(course.grading / "work" / student / assignment, ignore_errors=True)
@@ -121,6 +134,12 @@ def grade(course: Course, assignment: str, students: list[str] | None = None,
     jobs, owner, outcomes, expected = [], {}, {}, {}
     for student in students:
         seed = student_seed(student, assignment)
+        previous = None if options.force else ledger.load(course, assignment, student)
+        if (previous and previous.final and previous.submission_sha == submission_sha[student]
+                and previous.source_sha == source_sha and previous.fast == options.fast):
+            results[student] = previous   # graded before (e.g. by an interrupted run): keep it
+            bar.update(1)
+            continue
         try:
             seed, student_jobs = _prepare(course, config, student, assignment, notebooks, options)
         except SubmissionError as exc:
@@ -143,13 +162,17 @@ def grade(course: Course, assignment: str, students: list[str] | None = None,
         if len(outcomes[student]) < expected[student]:
             return
         reason = _reason(outcomes[student])
+        seconds = sum(o.get("seconds", 0) for o in outcomes[student])
         if not all(_executed_file(course, student, assignment, n) for n in notebooks):
-            finish(student, seed, ledger.ERROR, reason or "the notebook produced no output")
+            infrastructure = any(o.get("status") == "failed" for o in outcomes[student])
+            finish(student, seed, ledger.ERROR, reason or "the notebook produced no output", seconds=seconds,
+                   final=not infrastructure)
         else:
             try:
-                finish(student, seed, ledger.GRADED, reason, score(course, config, student, assignment))
+                finish(student, seed, ledger.GRADED, reason, score(course, config, student, assignment),
+                       seconds=seconds)
             except ScoringError as exc:
-                finish(student, seed, ledger.ERROR, str(exc))
+                finish(student, seed, ledger.ERROR, str(exc), final=False)
         bar.update(1)
 
     make_executor(options).run(jobs, on_done)

@@ -30,9 +30,29 @@ class GradeResult:
     graded_at: str = ""
     duration_s: float = 0.0
     fast: bool = True
+    submission_sha: str = ""   # what was graded: resuming skips results whose inputs did not change
+    source_sha: str = ""
+    final: bool = True         # False for failures of the grader itself: a resumed run tries again
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1, sort_keys=True)
+
+
+def folder_sha(folder: Path) -> str:
+    """A digest of every file (name and bytes) in a folder; '' when it does not exist."""
+    import hashlib
+    if not folder.is_dir():
+        return ""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def file_sha(path: Path) -> str:
+    import hashlib
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
 
 
 def now_iso() -> str:
@@ -57,7 +77,10 @@ def load(course: Course, assignment: str, student: str) -> GradeResult | None:
     path = course.result_file(assignment, student)
     if not path.is_file():
         return None
-    return GradeResult(**json.loads(path.read_text()))
+    try:
+        return GradeResult(**json.loads(path.read_text()))
+    except (ValueError, TypeError):
+        return None  # unreadable: grade again
 
 
 def load_all(course: Course, assignment: str | None = None) -> list[GradeResult]:

@@ -95,7 +95,10 @@ def execute(job: dict) -> dict:
     nb = nbformat.read(job["input"], as_version=4)
     saved_env = {key: os.environ.get(key) for key in job.get("env", {})}
     os.environ.update(job.get("env", {}))
-    executor = Execute(timeout=job["cell_timeout"], kernel_name="python3")
+    # A slow answer from a busy kernel is not the student's fault: wait longer for
+    # outputs than nbgrader's 4 s, and never abort the whole notebook for it.
+    executor = Execute(timeout=job["cell_timeout"], kernel_name="python3",
+                       iopub_timeout=20, raise_on_iopub_timeout=False)
     started = time.monotonic()
     outcome = {"status": "executed", "reason": None}
     clock = WallClock(executor, job.get("wall_clock", 900))
@@ -139,11 +142,54 @@ def warm_up() -> None:
     from nbgrader.preprocessors.execute import Execute  # noqa: F401
 
 
+def limit_outputs(nb) -> None:
+    """nbgrader's own output limits (lines per output, traceback length)."""
+    from nbgrader.preprocessors import LimitOutput
+    LimitOutput().preprocess(nb, {})
+
+
+def run_in_sandbox(job_file: str) -> int:
+    """Inside the grading container: copy the read-only job folder into the size-capped
+    /work, execute there, and print the outcome and executed notebook on stdout."""
+    import shutil
+
+    import nbformat
+
+    from .sandbox import RESULT_BEGIN, RESULT_END
+
+    job = json.loads(Path(job_file).read_text())
+    source = Path(job_file).parent
+    for path in sorted(source.rglob("*")):  # plain copies: /work belongs to root, no copystat
+        target = Path(job["workdir"]) / path.relative_to(source)
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        elif path.name != Path(job_file).name:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+    job["input"] = str(Path(job["workdir"]) / Path(job["input"]).name)
+    job["output"] = str(Path("/tmp") / "executed.ipynb")
+    outcome = execute(job)
+    nb = nbformat.read(job["output"], as_version=4)
+    limit_outputs(nb)
+    # Nothing the student started may write after this point (kill(-1) spares PID 1 and us).
+    import signal
+    try:
+        os.kill(-1, signal.SIGKILL)
+    except OSError:
+        pass
+    sys.stdout.write("\n" + RESULT_BEGIN + json.dumps({"outcome": outcome, "notebook": nbformat.writes(nb)})
+                     + RESULT_END + "\n")
+    sys.stdout.flush()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--sandbox":
+        return run_in_sandbox(argv[1])
     job = json.loads(Path(argv[0]).read_text())
     outcome = execute(job)
-    Path(job["outcome"]).write_text(json.dumps(outcome))
+    print(json.dumps(outcome))
     return 0
 
 

@@ -6,6 +6,8 @@ penalties."""
 from __future__ import annotations
 
 import copy
+import os
+import shutil
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.api import Gradebook, MissingEntry
@@ -16,6 +18,7 @@ from ..course import Course
 from . import config as nbconfig
 
 EXECUTED = "grading/executed"
+SCORING = "grading/scoring"   # nbgrader writes here; the finished folder then moves to autograded/
 
 
 class ScoringError(RuntimeError):
@@ -25,6 +28,7 @@ class ScoringError(RuntimeError):
 def scoring_config(base):
     config = copy.deepcopy(base)
     config.CourseDirectory.submitted_directory = EXECUTED
+    config.CourseDirectory.autograded_directory = SCORING
     config.Autograde.sanitize_preprocessors = [CheckCellMetadata]
     config.Autograde.autograde_preprocessors = [IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
                                                 SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
@@ -36,7 +40,24 @@ def score(course: Course, config, student: str, assignment: str) -> dict:
     if not result.get("success"):
         log = (result.get("error") or result.get("log") or "").strip().splitlines()
         raise ScoringError("nbgrader autograde failed: " + (log[-1] if log else "no log"))
+    publish(course, student, assignment)
     return read_scores(course, student, assignment)
+
+
+def publish(course: Course, student: str, assignment: str) -> None:
+    """Move the finished autograded folder into autograded/ in one rename, so a killed
+    run never leaves a half-written notebook there."""
+    staged = course.root / SCORING / student / assignment
+    final = course.autograded / student / assignment
+    final.parent.mkdir(parents=True, exist_ok=True)
+    if final.exists():
+        old = final.with_name(f".{assignment}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(final, old)
+        os.replace(staged, final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(staged, final)
 
 
 def read_scores(course: Course, student: str, assignment: str) -> dict:

@@ -1,0 +1,209 @@
+"""Where prepared notebooks run at scale: a Dask cluster (`mlops-course grade A --scheduler ADDRESS`).
+
+``--scheduler`` takes
+  * ``local``: start a LocalCluster on this machine (``--workers`` processes, one thread
+    each, loopback only, no dashboard) for the run and stop it afterwards;
+  * a scheduler address (``tcp://host:8786``, ``tls://...``, or ``host:port``): use an
+    existing cluster, e.g. one on Kubernetes (docs/scale-out.md); ``--workers`` is then
+    ignored, the cluster's size is what it is;
+  * a path to a scheduler file (``dask scheduler --scheduler-file FILE``).
+
+Each job runs ``run_notebook.execute`` on a worker, exactly as the local pool does (same
+prepared notebook, same seed, same limits), so the scores are the same. ``on_done`` is
+called in this process, so the gradebook keeps one writer.
+
+Files. A job names its prepared notebook, working folder and output by absolute path
+inside the course folder. When every worker sees those paths (one machine, or the
+course folder on storage shared at the same path, e.g. a ReadWriteMany volume), the
+workers read and write them in place ("shared"). When some worker does not see them,
+each job's working folder is sent to the worker as a tar archive, run in a temporary
+folder there, and the executed notebook comes back with the result ("ship"); nothing
+has to be shared then. The choice is made once per run by asking every worker whether
+it sees the first job's notebook; ``transfer="shared"|"ship"`` (or the environment
+variable MLOPS_COURSE_DASK_TRANSFER) forces it.
+
+Workers that die. Dask re-runs the tasks of a dead worker on another one; a task that
+was on a worker when it died ``allowed-failures`` times (scheduler config; 1 in the
+LocalCluster started here, as in the local pool: one second chance) is reported as
+``{"status": "failed", "reason": "...killed..."}``, and the other jobs are graded
+normally. One notebook runs per worker process at a time (the job sets environment
+variables for its kernel), even on workers started with several threads.
+
+dask/distributed are imported only when a run starts: the local path never pays for them."""
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+import tempfile
+import threading
+import uuid
+from pathlib import Path
+from typing import Callable, Iterable
+
+from . import run_notebook
+from .executor import ExecutionJob
+
+LOCAL = "local"
+KILLED_REASON = ("the grading worker was killed while running this notebook; "
+                 "does the notebook kill its parent process?")
+SHIP_LIMIT = 200 * 1024 * 1024  # a working folder bigger than this is not sent over the network
+
+
+class DaskSetupError(RuntimeError):
+    """The Dask cluster cannot run the grading (unreachable, wrong environment, ...)."""
+
+
+# -- on the worker ---------------------------------------------------------------------
+
+_ONE_AT_A_TIME = threading.Lock()  # execute() sets os.environ for its kernel: one job per process
+
+
+def _execute_shared(job: dict) -> dict:
+    with _ONE_AT_A_TIME:
+        return run_notebook.execute(job)
+
+
+def _execute_shipped(job: dict, archive: bytes) -> dict:
+    """Unpack the job's working folder in a temporary folder, run it there, return the
+    outcome with the executed notebook's bytes under ``"notebook"``."""
+    with _ONE_AT_A_TIME, tempfile.TemporaryDirectory(prefix="mlops-course-job-") as tmp:
+        workdir = Path(tmp) / "work"
+        workdir.mkdir()
+        with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+            tar.extractall(workdir, filter="data")
+        local = dict(job, input=str(workdir / Path(job["input"]).name), workdir=str(workdir),
+                     output=str(Path(tmp) / "executed.ipynb"))
+        outcome = run_notebook.execute(local)
+        outcome["notebook"] = Path(local["output"]).read_bytes()
+        return outcome
+
+
+def _sees(path: str) -> bool:
+    return os.path.isfile(path)
+
+
+# -- in the grading process ----------------------------------------------------------------
+
+def _pack(job: ExecutionJob) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for path in sorted(Path(job.workdir).rglob("*")):
+            if path.is_file() and not path.is_symlink():
+                tar.add(path, arcname=str(path.relative_to(job.workdir)), recursive=False)
+    data = buffer.getvalue()
+    if len(data) > SHIP_LIMIT:
+        raise DaskSetupError(f"the working folder of {job.key} is {len(data) >> 20} MB compressed: "
+                             "too big to send to a worker; put the course folder on shared storage")
+    return data
+
+
+def _write_output(job: ExecutionJob, data: bytes) -> None:
+    output = Path(job.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(f".{output.name}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(output)
+
+
+def _failed(exc: BaseException) -> dict:
+    from distributed.scheduler import KilledWorker
+    if isinstance(exc, KilledWorker):
+        return {"status": "failed", "reason": KILLED_REASON}
+    return {"status": "failed", "reason": f"execution failed: {type(exc).__name__}: {exc}"[:500]}
+
+
+class DaskExecutor:
+    """Run jobs on a Dask cluster; ``run(jobs, on_done)`` calls ``on_done(job, outcome)``
+    in this process as each job finishes (same contract as ``LocalExecutor``)."""
+
+    def __init__(self, scheduler: str, workers: int = 1, transfer: str | None = None,
+                 connect_timeout: float = 30):
+        transfer = transfer or os.environ.get("MLOPS_COURSE_DASK_TRANSFER") or "auto"
+        if transfer not in {"auto", "shared", "ship"}:
+            raise ValueError(f"transfer must be auto, shared or ship, not {transfer!r}")
+        self.scheduler = scheduler
+        self.workers = max(1, workers)
+        self.transfer = transfer
+        self.connect_timeout = connect_timeout
+        self.mode: str | None = None  # what the last run used: "shared" or "ship"
+
+    # cluster and client
+    def _local_cluster(self):
+        import dask
+        from distributed import LocalCluster
+
+        # as the local pool: a job whose worker dies gets one second chance; a worker
+        # holds only the job it runs, so a dying worker takes no queued job with it
+        with dask.config.set({"distributed.scheduler.allowed-failures": 1,
+                              "distributed.scheduler.worker-saturation": 1.0}):
+            return LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                dashboard_address=None, host="127.0.0.1")
+
+    def _client(self):
+        from distributed import Client
+
+        if self.scheduler == LOCAL:
+            cluster = self._local_cluster()
+            return Client(cluster), cluster
+        try:
+            if os.path.isfile(self.scheduler):
+                return Client(scheduler_file=self.scheduler, timeout=self.connect_timeout), None
+            return Client(self.scheduler, timeout=self.connect_timeout), None
+        except (OSError, TimeoutError) as exc:
+            raise DaskSetupError(f"cannot reach the Dask scheduler at {self.scheduler}: {exc}") from None
+
+    def _check_workers(self, client, first: ExecutionJob) -> str:
+        """Whether the workers see the course folder ("shared") or need the files ("ship");
+        fails early when the workers lack the grading environment."""
+        try:
+            seen = client.run(_sees, str(first.input))
+        except ModuleNotFoundError as exc:
+            raise DaskSetupError(f"a Dask worker cannot import {exc.name!r}: the workers must run the "
+                                 "course's grading environment (the same image/venv as this machine)") from None
+        if any(n > 1 for n in client.nthreads().values()):
+            import warnings
+            warnings.warn("some Dask workers have several threads; each runs one notebook at a time: "
+                          "start workers with --nthreads 1 (and more processes with --nworkers)")
+        if self.transfer != "auto":
+            return self.transfer
+        # no worker yet (an adaptive cluster scaling up): assume nothing is shared
+        return "shared" if seen and all(seen.values()) else "ship"
+
+    def run(self, jobs: Iterable[ExecutionJob], on_done: Callable[[ExecutionJob, dict], None]) -> None:
+        jobs = list(jobs)
+        if not jobs:
+            return
+        from distributed import as_completed
+
+        client, cluster = self._client()
+        futures, finished = {}, False
+        try:
+            self.mode = self._check_workers(client, jobs[0])
+            token = uuid.uuid4().hex[:8]
+            for job in jobs:
+                key = f"mlops-course-{job.key}-{token}"
+                if self.mode == "shared":
+                    future = client.submit(_execute_shared, job.to_dict(), key=key, pure=False)
+                else:
+                    future = client.submit(_execute_shipped, job.to_dict(), _pack(job), key=key, pure=False)
+                futures[future] = job
+            for future in as_completed(futures):
+                job = futures[future]
+                try:
+                    outcome = future.result()
+                except Exception as exc:  # KilledWorker, a worker-side error, a lost scheduler
+                    outcome = _failed(exc)
+                else:
+                    data = outcome.pop("notebook", None)
+                    if data is not None:
+                        _write_output(job, data)
+                future.release()
+                on_done(job, outcome)
+            finished = True
+        finally:
+            if futures and not finished:  # interrupted: nothing of ours keeps running
+                client.cancel(list(futures))
+            client.close()
+            if cluster is not None:
+                cluster.close()

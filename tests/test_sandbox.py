@@ -1,0 +1,151 @@
+"""Adversarial submissions in the grading sandbox (a real Docker engine): each one ends
+with a clear reason in its result and has no effect on the others."""
+from __future__ import annotations
+
+import shutil
+import socket
+
+import nbformat
+import pytest
+
+from conftest import ensure_released, replace_cells, skip_unless_parts
+from mlops_course.grading.pipeline import Options, grade
+from mlops_course.grading.sandbox import Limits, environment_mounts
+
+pytestmark = pytest.mark.slow
+A = "m0_setup"
+
+
+def put(course, student, nb=None, name=f"{A}.ipynb", text=None):
+    folder = course.submission_dir(student, A)
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    if nb is not None:
+        nbformat.write(nb, str(folder / name))
+    if text is not None:
+        (folder / name).write_text(text)
+
+
+def probe(condition: str) -> str:
+    """An answer that is right only if ``condition`` holds inside the sandbox: a
+    submission that could break out would earn the point."""
+    return f"import os, socket\ntry:\n    ok = {condition}\nexcept Exception:\n    ok = False\nq_small_box = 'b' if ok else 'blocked'"
+
+
+@pytest.fixture(scope="module")
+def listener():
+    """A TCP server on the host's loopback: the sandbox must not reach it."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    yield server.getsockname()[1]
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def attack_results(course, listener):
+    skip_unless_parts(["docker"])
+    ensure_released(course, A)
+    good = nbformat.read(str(course.source_notebook(A)), as_version=4)
+    attacks = {
+        "good": good,
+        "endless-loop": replace_cells(good, {"q_cace": "while True:\n    pass"}),
+        "memory-bomb": replace_cells(good, {"q_cace": "hog = []\nwhile True:\n    hog.append(b'x' * (64 * 2**20))"}),
+        "fork-bomb": replace_cells(good, {"q_cace": "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"}),
+        "disk-filler": replace_cells(good, {"q_cace": "with open('filler.bin', 'wb') as f:\n    while True:\n        f.write(b'0' * 2**20)"}),
+        "output-flood": replace_cells(good, {"q_cace": "for i in range(200_000):\n    print('x' * 100)\nq_cace = 'a'"}),
+        "network": replace_cells(good, {"q_small_box": probe(f"socket.create_connection(('127.0.0.1', {listener}), timeout=3) is not None")}),
+        "reads-other-student": replace_cells(good, {"q_small_box": probe(f"bool(open({str(course.submission_dir('good', A) / (A + '.ipynb'))!r}).read())")}),
+        "reads-gradebook": replace_cells(good, {"q_small_box": probe(f"bool(open({str(course.root / 'gradebook.db')!r}, 'rb').read(16))")}),
+        "reads-source": replace_cells(good, {"q_small_box": probe(f"bool(open({str(course.source_notebook(A))!r}).read())")}),
+        "writes-outside": replace_cells(good, {"q_small_box": probe(f"open({str(course.root / 'pwned.txt')!r}, 'w').write('x') > 0 or open('/usr/pwned', 'w')")}),
+        "kernel-dies": replace_cells(good, {"environment_report": "import os\nos._exit(3)"}),
+    }
+    for student, nb in attacks.items():
+        put(course, student, nb)
+    put(course, "corrupt-json", text='{"cells": [')
+    put(course, "wrong-name", good, name="my_solution.ipynb")
+    deleted = nbformat.reads(nbformat.writes(nbformat.read(str(course.release_notebook(A)), as_version=4)), as_version=4)
+    deleted.cells = [c for c in deleted.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "test_q_cace"]
+    put(course, "deleted-test", replace_cells(deleted, {"q_cace": "q_cace = 'z'"}))
+    students = [*attacks, "corrupt-json", "wrong-name", "deleted-test"]
+    limits = Limits(memory="1g", cpus=1.0, pids=64, work_size="64m", tmp_size="32m")
+    results = grade(course, A, students, Options(sandbox=True, workers=2, cell_timeout=10, wall_clock=120,
+                                                  progress=False, limits=limits))
+    return {r.student: r for r in results}
+
+
+def full(result):
+    return sum(c["max_score"] for name, c in result.cells.items() if not name.startswith("open_"))
+
+
+def test_the_good_submission_scores_full_marks_in_the_sandbox(attack_results):
+    good = attack_results["good"]
+    assert good.status == "graded" and good.reason is None, good.reason
+    assert good.score == full(good)
+
+
+@pytest.mark.parametrize("student, cell, words", [
+    ("endless-loop", "test_q_cace", "cell timeout in q_cace"),
+    ("memory-bomb", "test_q_cace", ""),
+    ("fork-bomb", "test_q_cace", ""),
+    ("disk-filler", "test_q_cace", ""),
+])
+def test_resource_attacks_lose_only_their_own_points(attack_results, student, cell, words):
+    result = attack_results[student]
+    assert result.cells, f"{student} was not graded at all: {result.reason}"
+    assert result.cells[cell]["score"] == 0
+    assert words in (result.reason or "")
+    assert result.cells["test_q_small_box"]["score"] == 1, "cells before the attack still count"
+
+
+def test_a_memory_bomb_is_reported_as_such(attack_results):
+    reason = attack_results["memory-bomb"].reason or ""
+    assert "memory" in reason or "kernel died" in reason, reason
+
+
+def test_a_flood_of_output_is_cut_and_still_graded(course, attack_results):
+    result = attack_results["output-flood"]
+    assert result.status == "graded" and result.score == full(result)
+    executed = course.root / "grading" / "executed" / "output-flood" / A / f"{A}.ipynb"
+    assert executed.stat().st_size < 2_000_000, "outputs must be cut to nbgrader's limits"
+
+
+@pytest.mark.parametrize("student", ["network", "reads-other-student", "reads-gradebook", "reads-source",
+                                     "writes-outside"])
+def test_the_sandbox_has_no_network_and_sees_only_its_own_submission(course, attack_results, student):
+    result = attack_results[student]
+    assert result.status == "graded", result.reason
+    assert result.cells["test_q_small_box"]["score"] == 0, f"{student} got out of the sandbox"
+    assert not (course.root / "pwned.txt").exists()
+
+
+def test_a_dying_kernel_is_reported_and_later_tests_score_nothing(attack_results):
+    result = attack_results["kernel-dies"]
+    assert "kernel died" in result.reason
+    assert result.cells["test_environment_report"]["score"] == 0
+    assert result.cells["test_reproducible"]["score"] == 0
+
+
+@pytest.mark.parametrize("student, words", [("corrupt-json", "not valid JSON"),
+                                            ("wrong-name", "wrong file name")])
+def test_unreadable_submissions_are_errors(attack_results, student, words):
+    assert attack_results[student].status == "error" and words in attack_results[student].reason
+
+
+def test_a_deleted_test_cell_comes_back(attack_results):
+    assert attack_results["deleted-test"].cells["test_q_cace"]["score"] == 0
+
+
+def test_the_environment_is_mounted_read_only_and_nothing_of_the_course():
+    mounts = environment_mounts()
+    assert all(spec["mode"] == "ro" for spec in mounts.values())
+    assert not any(path.endswith(("/source", "/submitted", "/autograded")) for path in mounts)
+
+
+def test_no_container_is_left_behind(attack_results):
+    import docker
+    client = docker.from_env()
+    left = client.containers.list(all=True, filters={"label": "org.mlops-course.role=grading-job"})
+    assert not left, [c.name for c in left]
