@@ -6,9 +6,6 @@ Docker tests skip with a reason when no engine answers, except in CI (CI=true), 
 they fail: CI provides every system part."""
 from __future__ import annotations
 
-import io
-import os
-import tarfile
 import time
 import uuid
 from pathlib import Path
@@ -20,7 +17,6 @@ from mlops_course.docker_engine import engine_status
 from mlops_course.runtime import in_ci, resource_labels
 
 ASSIGNMENT = "m1_docker"
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _require(available: bool, message: str) -> None:
@@ -236,7 +232,7 @@ def test_registry_push_and_pull(client, run_labels, tmp_path):
         client.images.remove(result.image.id, force=True)
         pulled = client.images.pull(remote, tag="1.0")
         assert f"{remote}@{digest}" in pulled.attrs["RepoDigests"]
-        assert pulled.labels[f"org.mlops-course.run"] == run_labels
+        assert pulled.labels["org.mlops-course.run"] == run_labels
 
 
 @pytest.mark.docker
