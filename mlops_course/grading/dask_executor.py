@@ -170,40 +170,57 @@ class DaskExecutor:
         # no worker yet (an adaptive cluster scaling up): assume nothing is shared
         return "shared" if seen and all(seen.values()) else "ship"
 
+    def _capacity(self, client) -> int:
+        """Notebooks the cluster runs at once now (worker threads; at least 1, so that an
+        empty adaptive cluster still gets work and scales up)."""
+        return max(1, sum(client.nthreads().values()))
+
     def run(self, jobs: Iterable[ExecutionJob], on_done: Callable[[ExecutionJob, dict], None]) -> None:
+        """Keep exactly as many notebooks in the cluster as it has free worker threads: a
+        worker then holds only the notebook it runs, so when student code kills it, no
+        queued notebook of another student dies with it (Dask counts every task on a
+        dead worker as suspicious). The backlog waits here, not in the scheduler."""
         jobs = list(jobs)
         if not jobs:
             return
-        from distributed import as_completed
+        from distributed import wait
 
         client, cluster = self._client()
-        futures, finished = {}, False
+        waiting, running, finished = list(reversed(jobs)), {}, False
         try:
             self.mode = self._check_workers(client, jobs[0])
             token = uuid.uuid4().hex[:8]
-            for job in jobs:
-                key = f"mlops-course-{job.key}-{token}"
-                if self.mode == "shared":
-                    future = client.submit(_execute_shared, job.to_dict(), key=key, pure=False)
-                else:
-                    future = client.submit(_execute_shipped, job.to_dict(), _pack(job), key=key, pure=False)
-                futures[future] = job
-            for future in as_completed(futures):
-                job = futures[future]
+            while waiting or running:
+                capacity = self._capacity(client)
+                while waiting and len(running) < capacity:
+                    job = waiting.pop()
+                    running[self._submit(client, job, token)] = job
                 try:
-                    outcome = future.result()
-                except Exception as exc:  # KilledWorker, a worker-side error, a lost scheduler
-                    outcome = _failed(exc)
-                else:
-                    data = outcome.pop("notebook", None)
-                    if data is not None:
-                        _write_output(job, data)
-                future.release()
-                on_done(job, outcome)
+                    done, _ = wait(list(running), timeout=2, return_when="FIRST_COMPLETED")
+                except TimeoutError:  # nothing finished: look again at the cluster's size
+                    continue
+                for future in done:
+                    job = running.pop(future)
+                    try:
+                        outcome = future.result()
+                    except Exception as exc:  # KilledWorker, a worker-side error, a lost scheduler
+                        outcome = _failed(exc)
+                    else:
+                        data = outcome.pop("notebook", None)
+                        if data is not None:
+                            _write_output(job, data)
+                    future.release()
+                    on_done(job, outcome)
             finished = True
         finally:
-            if futures and not finished:  # interrupted: nothing of ours keeps running
-                client.cancel(list(futures))
+            if running and not finished:  # interrupted: nothing of ours keeps running
+                client.cancel(list(running))
             client.close()
             if cluster is not None:
                 cluster.close()
+
+    def _submit(self, client, job: ExecutionJob, token: str):
+        key = f"mlops-course-{job.key}-{token}"
+        if self.mode == "shared":
+            return client.submit(_execute_shared, job.to_dict(), key=key, pure=False)
+        return client.submit(_execute_shipped, job.to_dict(), _pack(job), key=key, pure=False)

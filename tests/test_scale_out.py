@@ -1,0 +1,148 @@
+"""`grade --scheduler`: m0_setup submissions executed on a real Dask cluster (loopback
+only) score exactly as on the local worker pool; a worker that dies mid-run loses no
+other submission; the local path never imports dask."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import ensure_released, replace_cells
+from mlops_course.grading.dask_executor import KILLED_REASON, DaskExecutor, DaskSetupError
+from mlops_course.grading.executor import ExecutionJob
+from mlops_course.grading.pipeline import Options, grade
+
+pytestmark = pytest.mark.slow
+A = "m0_setup"
+KILL_PARENT = "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"
+
+
+def put(course, student, nb):
+    folder = course.submission_dir(student, A)
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    nbformat.write(nb, str(folder / f"{A}.ipynb"))
+
+
+def source_nb(course):
+    return nbformat.read(str(course.source_notebook(A)), as_version=4)
+
+
+def forget(course, students):
+    """Drop the recorded results, so that grading runs again (it keeps finished results)."""
+    for student in students:
+        course.result_file(A, student).unlink(missing_ok=True)
+
+
+def comparable(result):
+    return (result.student, result.status, result.score, result.max_score, result.seed, result.reason,
+            result.cells)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """An 'existing' cluster, as a lecturer would start one: 2 worker processes, loopback only."""
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1,
+                          "distributed.scheduler.worker-saturation": 1.0}):
+        local = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                             dashboard_address=None, host="127.0.0.1")
+    yield local
+    local.close()
+
+
+@pytest.fixture(scope="module")
+def pool_results(course):
+    """A correct, a blank and a partly wrong submission graded on the local pool (no Dask)."""
+    ensure_released(course, A)
+    good = source_nb(course)
+    put(course, "dask-good", good)
+    put(course, "dask-blank", nbformat.read(str(course.release_notebook(A)), as_version=4))
+    put(course, "dask-wrong", replace_cells(good, {"q_cace": "q_cace = 'b'", "q_pinning": "q_pinning = 'a'"}))
+    forget(course, STUDENTS)
+    return grade(course, A, STUDENTS, Options(sandbox=False, workers=2, progress=False))
+
+
+STUDENTS = ["dask-good", "dask-blank", "dask-wrong"]
+
+
+def test_a_local_dask_cluster_scores_exactly_like_the_local_pool(course, pool_results):
+    forget(course, STUDENTS)
+    dask = grade(course, A, STUDENTS, Options(sandbox=False, workers=2, progress=False, scheduler="local"))
+    assert [comparable(r) for r in dask] == [comparable(r) for r in pool_results]
+    good, blank, wrong = dask
+    assert good.status == "graded" and good.reason is None and good.score > 0
+    assert wrong.score == good.score - 2
+    assert blank.score < wrong.score
+
+
+def test_shipping_the_files_to_workers_that_share_no_disk_gives_the_same_scores(course, cluster, pool_results,
+                                                                               monkeypatch):
+    """Workers without the course folder: working folders go as archives, executed
+    notebooks come back with the results."""
+    monkeypatch.setenv("MLOPS_COURSE_DASK_TRANSFER", "ship")
+    forget(course, STUDENTS)
+    shipped = grade(course, A, STUDENTS, Options(sandbox=False, progress=False, scheduler=cluster.scheduler_address))
+    assert [comparable(r) for r in shipped] == [comparable(r) for r in pool_results]
+
+
+def test_workers_killed_mid_run_lose_no_other_submission(course, cluster, tmp_path):
+    """One notebook kills its Dask worker on its first run only: Dask re-runs it on a
+    fresh worker and it is graded in full. Another kills its worker every time: it is
+    reported (one second chance, then KilledWorker). The bystanders are all graded."""
+    ensure_released(course, A)
+    marker = tmp_path / "killed-once"
+    once = (f"import os, signal, pathlib\nmarker = pathlib.Path({str(marker)!r})\n"
+            "if not marker.exists():\n    marker.touch()\n    os.kill(os.getppid(), signal.SIGKILL)\n"
+            "q_small_box = 'b'")
+    good = source_nb(course)
+    put(course, "dask-dies-once", replace_cells(good, {"q_small_box": once}))
+    put(course, "dask-kills-worker", replace_cells(good, {"q_small_box": KILL_PARENT}))
+    for n in range(2):
+        put(course, f"dask-bystander-{n}", good)
+    students = ["dask-dies-once", "dask-kills-worker", "dask-bystander-0", "dask-bystander-1"]
+    pids_before = set(_worker_pids(cluster))
+    forget(course, students)
+
+    results = {r.student: r for r in grade(course, A, students,
+                                           Options(sandbox=False, progress=False, scheduler=cluster.scheduler_address))}
+
+    assert marker.exists(), "the worker was never killed: the test proves nothing"
+    assert set(_worker_pids(cluster)) != pids_before  # worker processes were replaced
+    killer = results.pop("dask-kills-worker")
+    assert (killer.status, killer.reason, killer.score) == ("error", KILLED_REASON, 0)
+    full = results["dask-bystander-0"].score
+    assert full > 0
+    assert {s: (r.status, r.score, r.reason) for s, r in results.items()} == {
+        s: ("graded", full, None) for s in ["dask-dies-once", "dask-bystander-0", "dask-bystander-1"]}
+
+
+def _worker_pids(cluster):
+    from distributed import Client
+    import os
+
+    with Client(cluster.scheduler_address) as client:
+        return list(client.run(os.getpid).values())
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
+    job = ExecutionJob(key="x/y/z", input=tmp_path / "in.ipynb", output=tmp_path / "out.ipynb",
+                       workdir=tmp_path, cell_timeout=5, wall_clock=5, env={})
+    with pytest.raises(DaskSetupError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
+        DaskExecutor("tcp://127.0.0.1:9", connect_timeout=2).run([job], lambda *a: None)
+
+
+def test_the_local_path_never_imports_dask():
+    code = ("import sys, mlops_course.grading.pipeline as p, mlops_course.grading.dask_executor\n"
+            "p.make_executor(p.Options(sandbox=False, workers=2))\n"
+            "print(sorted(m for m in ('dask', 'distributed') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.stdout.strip() == "[]"
