@@ -156,3 +156,55 @@ def test_typical_mistakes_lose_points(grade_variant):
     text = _outputs_text(result.executed)
     assert "call trial.report(score, step) after every epoch" in text
     assert "the second process could not resume the study" in text
+
+
+STUDY_WITHOUT_LOAD_IF_EXISTS = '''
+def make_study(storage_url, study_name):
+    # stored, but a second call with the same name fails (DuplicatedStudyError)
+    return optuna.create_study(study_name=study_name, storage=tuning.storage(storage_url),
+                               direction="maximize", sampler=optuna.samplers.TPESampler(seed=SEED))
+'''
+
+SEARCHES_WITH_DEFAULT_PRUNER = '''
+samplers = {
+    "grid": optuna.samplers.GridSampler(GRID, seed=SEED),
+    "random": optuna.samplers.RandomSampler(seed=SEED),
+    "tpe": optuna.samplers.TPESampler(seed=SEED),
+}
+studies = {}
+for name, sampler in samplers.items():
+    # Optuna's default MedianPruner stops trials: the budgets are no longer equal
+    studies[name] = optuna.create_study(study_name=name, direction="maximize", sampler=sampler)
+    studies[name].optimize(objective, n_trials=N_TRIALS)
+'''
+
+FINAL_SCORES_ON_TRAINING_DATA = '''
+def fit_on_training_data(model):
+    for _ in range(EPOCHS):
+        model.partial_fit(x_train, y_train, classes=CLASSES)
+    return model
+
+
+baseline_model = fit_on_training_data(make_model(alpha=1e-4, eta0=0.01))
+tuned_model = fit_on_training_data(make_model(**pruned_study.best_params))
+final_scores = {"baseline": float(baseline_model.score(x_train, y_train)),
+                "tuned": float(tuned_model.score(x_train, y_train))}
+'''
+
+
+@pytest.mark.slow
+def test_more_mistakes_lose_points(grade_variant):
+    result = grade_variant(ASSIGNMENT, {
+        "make_study": STUDY_WITHOUT_LOAD_IF_EXISTS,
+        "run_searches": SEARCHES_WITH_DEFAULT_PRUNER,
+        "final_scores": FINAL_SCORES_ON_TRAINING_DATA,
+    })
+    assert result.result.status == "graded", result.result.reason
+    lost = {cell for cell, score in result.scores.items() if score < result.max_scores[cell]}
+    assert result.scores["study_resumable"] == 0        # make_study cannot be called again
+    assert result.scores["searches_compared"] == 0      # pruned trials: unequal budgets
+    assert result.scores["tuned_vs_baseline"] == 0      # scored on the training data
+    assert lost - set(result.manual) == {"study_resumable", "searches_compared", "tuned_vs_baseline"}
+    text = _outputs_text(result.executed)
+    assert "load_if_exists=True" in text
+    assert "no pruning (pruner=optuna.pruners.NopPruner())" in text
