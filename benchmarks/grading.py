@@ -1,11 +1,13 @@
-"""Grading speed: `mlops-course grade` vs plain serial `nbgrader autograde`.
+"""Grading speed: `mlops-course grade` (sandboxed, parallel) vs plain serial
+`nbgrader autograde`.
 
 Copies the example class of m0_setup up to N submissions (the gradable ones: complete,
-partial, blank), into two identical temporary courses; grades one with
-`mlops-course grade` and the other with `nbgrader autograde`; prints both wall times,
-the ratio and whether the scores agree.
+partial, blank), into identical temporary courses; grades one with
+`mlops-course grade` and another with `nbgrader autograde`; prints both wall times,
+the ratio, whether the scores agree, the per-submission overhead of the pipeline over
+executing the notebook alone, and a sizing note for a whole class.
 
-    .venv/bin/python benchmarks/grading.py [--submissions 20] [--workers 2]
+    .venv/bin/python benchmarks/grading.py [--submissions 20] [--workers 2] [--no-sandbox]
 """
 from __future__ import annotations
 
@@ -49,11 +51,31 @@ def scores(root: Path) -> dict[str, float]:
         return {s.student.id: s.score for s in gb.assignment_submissions(ASSIGNMENT)}
 
 
+def execute_alone(root: Path, repeats: int = 3) -> float:
+    """Median time to execute the complete example notebook with nbclient alone."""
+    import statistics
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    path = root / "submitted" / "s000-ada" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    times = []
+    for _ in range(repeats):
+        nb = nbformat.read(str(path), as_version=4)
+        started = time.perf_counter()
+        NotebookClient(nb, timeout=300, allow_errors=True, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--submissions", type=int, default=20)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--no-sandbox", action="store_true", help="grade without the container sandbox")
     args = parser.parse_args()
+    sandbox = [] if not args.no_sandbox else ["--no-sandbox"]
     bin_dir = Path(sys.executable).parent
     with tempfile.TemporaryDirectory() as tmp:
         ours, plain = Path(tmp, "ours"), Path(tmp, "plain")
@@ -62,14 +84,28 @@ def main() -> int:
         make_course(plain, args.submissions)
         run([str(bin_dir / "mlops-course"), "release", ASSIGNMENT], ours)
         run([str(bin_dir / "nbgrader"), "generate_assignment", ASSIGNMENT, "--force"], plain)
-        t_ours = run([str(bin_dir / "mlops-course"), "grade", ASSIGNMENT, "--workers", str(args.workers), "--quiet"], ours)
+        if not args.no_sandbox:  # build the grading image outside the timed run
+            from mlops_course.grading.sandbox import grader_image
+            grader_image(log=lambda line: None)
+        t_ours = run([str(bin_dir / "mlops-course"), "grade", ASSIGNMENT, "--workers", str(args.workers),
+                      "--quiet", *sandbox], ours)
         t_plain = run([str(bin_dir / "nbgrader"), "autograde", ASSIGNMENT], plain)
         same = scores(ours) == scores(plain)
+        alone = execute_alone(ours)
     print(f"submissions:                         {args.submissions} ({ASSIGNMENT}, {os.cpu_count()} cores)")
     print(f"mlops-course grade --workers {args.workers}:     {t_ours:7.1f} s  ({t_ours / args.submissions:.2f} s/submission)")
     print(f"nbgrader autograde (serial):         {t_plain:7.1f} s  ({t_plain / args.submissions:.2f} s/submission)")
     print(f"speed-up (nbgrader / mlops-course):  {t_plain / t_ours:7.2f}x")
     print(f"same scores in both gradebooks:      {same}")
+    per_submission = t_ours * args.workers / args.submissions
+    print(f"executing the notebook alone:        {alone:7.2f} s  (nbclient, kernel start included)")
+    print(f"pipeline overhead per submission:    {per_submission - alone:7.2f} s  "
+          f"(wall x workers / submissions - alone = {per_submission:.2f} - {alone:.2f})")
+    print("sizing, 300 students x 8 modules on a Dask cluster, per-notebook time t:")
+    for t in (per_submission, 60.0, 90.0):
+        for workers in (8, 32):
+            hours = t * 300 * 8 / workers / 3600
+            print(f"  t = {t:5.1f} s, {workers:2d} workers: {hours:5.2f} h")
     return 0 if same else 1
 
 
