@@ -64,18 +64,49 @@ def _execute_shared(job: dict) -> dict:
         return run_notebook.execute(job)
 
 
-def _execute_shipped(job: dict, archive: bytes) -> dict:
+_SANDBOXES: dict = {}  # one SandboxExecutor (engine client, image) per worker process and settings
+
+
+def _sandboxed(job: dict, sandbox: dict) -> dict:
+    """Run the job in the grading sandbox of the worker's machine (its Docker engine)."""
+    from .sandbox import Limits, SandboxExecutor
+
+    settings = (tuple(sorted(sandbox["limits"].items())), sandbox["docker_socket"])
+    with _ONE_AT_A_TIME:  # building the image once, not once per thread
+        if settings not in _SANDBOXES:
+            _SANDBOXES[settings] = SandboxExecutor(1, Limits(**sandbox["limits"]), sandbox["docker_socket"],
+                                                   log=lambda line: None)
+    return _SANDBOXES[settings].execute(ExecutionJob(
+        key=job.get("key", ""), input=Path(job["input"]), output=Path(job["output"]),
+        workdir=Path(job["workdir"]), cell_timeout=job["cell_timeout"], wall_clock=job["wall_clock"],
+        env=job.get("env", {})))
+
+
+def _execute_shared(job: dict, sandbox: dict | None = None) -> dict:
+    if sandbox is not None:
+        return _sandboxed(job, sandbox)
+    with _ONE_AT_A_TIME:
+        return run_notebook.execute(job)
+
+
+def _execute_shipped(job: dict, archive: bytes, sandbox: dict | None = None) -> dict:
     """Unpack the job's working folder in a temporary folder, run it there, return the
     outcome with the executed notebook's bytes under ``"notebook"``."""
-    with _ONE_AT_A_TIME, tempfile.TemporaryDirectory(prefix="mlops-course-job-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="mlops-course-job-") as tmp:
         workdir = Path(tmp) / "work"
         workdir.mkdir()
         with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
             tar.extractall(workdir, filter="data")
+        if sandbox is not None:  # the sandbox's unprivileged user reads the (read-only) copy
+            os.chmod(tmp, 0o755)
+            for path in [workdir, *workdir.rglob("*")]:
+                os.chmod(path, 0o755 if path.is_dir() else 0o644)
         local = dict(job, input=str(workdir / Path(job["input"]).name), workdir=str(workdir),
-                     output=str(Path(tmp) / "executed.ipynb"))
-        outcome = run_notebook.execute(local)
-        outcome["notebook"] = Path(local["output"]).read_bytes()
+                     output=str(Path(tmp) / "out" / "executed.ipynb"))
+        outcome = _execute_shared(local, sandbox)
+        output = Path(local["output"])
+        if output.is_file():
+            outcome["notebook"] = output.read_bytes()
         return outcome
 
 
@@ -118,7 +149,8 @@ class DaskExecutor:
     in this process as each job finishes (same contract as ``LocalExecutor``)."""
 
     def __init__(self, scheduler: str, workers: int = 1, transfer: str | None = None,
-                 connect_timeout: float = 30):
+                 connect_timeout: float = 30, sandbox: bool = False, limits=None,
+                 docker_socket: bool = False):
         transfer = transfer or os.environ.get("MLOPS_COURSE_DASK_TRANSFER") or "auto"
         if transfer not in {"auto", "shared", "ship"}:
             raise ValueError(f"transfer must be auto, shared or ship, not {transfer!r}")
@@ -127,6 +159,14 @@ class DaskExecutor:
         self.transfer = transfer
         self.connect_timeout = connect_timeout
         self.mode: str | None = None  # what the last run used: "shared" or "ship"
+        # sandbox: every notebook in a locked-down container on the worker's machine
+        # (needs a Docker engine there); without it, isolation is the worker's own
+        self.sandbox = None
+        if sandbox:
+            from dataclasses import asdict
+
+            from .sandbox import Limits
+            self.sandbox = {"limits": asdict(limits or Limits()), "docker_socket": bool(docker_socket)}
 
     # cluster and client
     def _local_cluster(self):
@@ -221,6 +261,7 @@ class DaskExecutor:
 
     def _submit(self, client, job: ExecutionJob, token: str):
         key = f"mlops-course-{job.key}-{token}"
+        spec = dict(job.to_dict(), key=job.key)
         if self.mode == "shared":
-            return client.submit(_execute_shared, job.to_dict(), key=key, pure=False)
-        return client.submit(_execute_shipped, job.to_dict(), _pack(job), key=key, pure=False)
+            return client.submit(_execute_shared, spec, self.sandbox, key=key, pure=False)
+        return client.submit(_execute_shipped, spec, _pack(job), self.sandbox, key=key, pure=False)
