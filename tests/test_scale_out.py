@@ -178,3 +178,41 @@ def test_the_local_path_never_imports_dask():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1])
     assert out.stdout.strip() == "[]"
+
+
+def _doc_yaml_blocks():
+    import re
+
+    import yaml
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "scale-out.md").read_text()
+    return [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", text, flags=re.S)]
+
+
+def test_the_kubernetes_manifests_in_the_scale_out_doc_are_valid():
+    """Core kinds are checked against Kubernetes' schemas (strict: no unknown field); the
+    DaskCluster's scheduler and worker pod specs and its service are checked as a Pod
+    and a Service."""
+    import kubernetes_validate
+
+    docs = _doc_yaml_blocks()
+    kinds = [doc.get("kind", "helm values") for doc in docs]
+    assert kinds == ["DaskCluster", "NetworkPolicy", "helm values", "PersistentVolumeClaim"]
+    checked = []
+    for doc in docs:
+        if doc.get("kind") == "DaskCluster":
+            spec = doc["spec"]
+            assert spec["worker"]["replicas"] >= 1
+            for part in ("worker", "scheduler"):
+                checked.append({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": part},
+                                "spec": spec[part]["spec"]})
+            checked.append({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "scheduler"},
+                            "spec": spec["scheduler"]["service"]})
+            worker_args = spec["worker"]["spec"]["containers"][0]["args"]
+            assert worker_args[worker_args.index("--nthreads") + 1] == "1"
+        elif "kind" in doc:
+            checked.append(doc)
+        else:
+            assert doc["worker"]["threads_per_worker"] == 1 and doc["jupyter"]["enabled"] is False
+    for manifest in checked:
+        kubernetes_validate.validate(manifest, "1.35", strict=True)

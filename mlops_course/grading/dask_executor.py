@@ -198,9 +198,10 @@ class DaskExecutor:
         fails early when the workers lack the grading environment."""
         try:
             seen = client.run(_sees, str(first.input))
-        except ModuleNotFoundError as exc:
-            raise DaskSetupError(f"a Dask worker cannot import {exc.name!r}: the workers must run the "
-                                 "course's grading environment (the same image/venv as this machine)") from None
+        except Exception as exc:  # e.g. ModuleNotFoundError: mlops_course is not installed there
+            raise DaskSetupError(f"the Dask workers cannot run the grading code ({type(exc).__name__}: "
+                                 f"{str(exc)[:200]}): they must run the course's grading environment "
+                                 "(the same image/venv as this machine)") from None
         if any(n > 1 for n in client.nthreads().values()):
             import warnings
             warnings.warn("some Dask workers have several threads; each runs one notebook at a time: "
