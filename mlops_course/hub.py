@@ -65,7 +65,7 @@ INSTRUCTOR_SERVER_EXTENSIONS = [
 LIGHT_PACKAGES = [
     "jupyterhub", "jupyterlab", "notebook", "nbgrader", "ipykernel", "ipywidgets",
     "nbformat", "nbclient", "papermill", "numpy", "scipy", "scikit-learn", "docker",
-    "requests", "packaging", "PyYAML", "tqdm",
+    "requests", "packaging", "PyYAML", "tqdm", "pandas",
 ]
 
 
@@ -229,7 +229,8 @@ def build_env(settings: HubSettings, profile: str = "full", log: Log = print,
     venv = settings.venv
     requirements = pinned_requirements(profile)
     stamp = venv / ".mlops-course-requirements"
-    digest = hashlib.sha256(json.dumps([profile, requirements]).encode()).hexdigest()
+    digest = hashlib.sha256(json.dumps([profile, requirements, INSTRUCTOR_LAB_PLUGINS,
+                                        INSTRUCTOR_SERVER_EXTENSIONS, "news-off"]).encode()).hexdigest()
     pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check"]
     if not (venv / "bin" / "python").exists():
         settings.prefix.mkdir(parents=True, exist_ok=True)
@@ -239,11 +240,13 @@ def build_env(settings: HubSettings, profile: str = "full", log: Log = print,
         _run(pip + ["install", "--quiet", *requirements], log)
         log(f"installed {len(requirements)} pinned packages ({profile}) in "
             f"{time.monotonic() - started:.0f} s")
+        configure_extensions(settings, log)
         stamp.write_text(digest)
+    else:
+        write_role_configs(settings)
     with tempfile.TemporaryDirectory(prefix="mlops-hub-") as tmp:
         _run(pip + ["install", "--quiet", "--no-deps", "--force-reinstall",
                     _package_source(Path(tmp))], log)
-    configure_extensions(settings, log)
     _make_readable(venv)
     return venv
 
@@ -272,6 +275,11 @@ def configure_extensions(settings: HubSettings, log: Log = print) -> None:
         _run([jupyter, "labextension", "disable", "--level=sys_prefix", plugin], log)
     for extension in INSTRUCTOR_SERVER_EXTENSIONS:
         _run([jupyter, "server", "extension", "disable", "--sys-prefix", extension], log)
+    # No "Jupyter news" prompt on a course machine (and no requests to the news feed).
+    overrides = settings.venv / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    overrides.parent.mkdir(parents=True, exist_ok=True)
+    overrides.write_text(json.dumps(
+        {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false"}}, indent=2) + "\n")
     write_role_configs(settings)
 
 
@@ -362,10 +370,16 @@ def remove_user(name: str, log: Log = print) -> None:
         pwd.getpwnam(name)
     except KeyError:
         return
-    subprocess.run(["pkill", "-KILL", "-u", name], check=False)
     for _ in range(20):
-        if subprocess.run(["pgrep", "-u", name], capture_output=True).returncode != 0:
+        pids = [int(pid) for pid in subprocess.run(["pgrep", "-u", name], capture_output=True,
+                                                   text=True).stdout.split()]
+        if not pids:
             break
+        for pid in pids:  # the user's own leftovers (a server that outlived the hub)
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
         time.sleep(0.25)
     _run(["userdel", "-r", name], log)
 
