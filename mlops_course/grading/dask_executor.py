@@ -9,7 +9,9 @@
   * a path to a scheduler file (``dask scheduler --scheduler-file FILE``).
 
 Each job runs ``run_notebook.execute`` on a worker, exactly as the local pool does (same
-prepared notebook, same seed, same limits), so the scores are the same. ``on_done`` is
+prepared notebook, same seed, same limits), or, with ``sandbox=True``, in the grading
+sandbox container of the worker's machine (``sandbox.SandboxExecutor.execute``, which
+needs a Docker engine there), so the scores are the same. ``on_done`` is
 called in this process, so the gradebook keeps one writer.
 
 Files. A job names its prepared notebook, working folder and output by absolute path
@@ -26,8 +28,8 @@ Workers that die. Dask re-runs the tasks of a dead worker on another one; a task
 was on a worker when it died ``allowed-failures`` times (scheduler config; 1 in the
 LocalCluster started here, as in the local pool: one second chance) is reported as
 ``{"status": "failed", "reason": "...killed..."}``, and the other jobs are graded
-normally. One notebook runs per worker process at a time (the job sets environment
-variables for its kernel), even on workers started with several threads.
+normally. Without the sandbox, one notebook runs per worker process at a time (the job
+sets environment variables for its kernel), even on workers with several threads.
 
 dask/distributed are imported only when a run starts: the local path never pays for them."""
 from __future__ import annotations
@@ -57,11 +59,6 @@ class DaskSetupError(RuntimeError):
 # -- on the worker ---------------------------------------------------------------------
 
 _ONE_AT_A_TIME = threading.Lock()  # execute() sets os.environ for its kernel: one job per process
-
-
-def _execute_shared(job: dict) -> dict:
-    with _ONE_AT_A_TIME:
-        return run_notebook.execute(job)
 
 
 _SANDBOXES: dict = {}  # one SandboxExecutor (engine client, image) per worker process and settings
@@ -202,7 +199,7 @@ class DaskExecutor:
             raise DaskSetupError(f"the Dask workers cannot run the grading code ({type(exc).__name__}: "
                                  f"{str(exc)[:200]}): they must run the course's grading environment "
                                  "(the same image/venv as this machine)") from None
-        if any(n > 1 for n in client.nthreads().values()):
+        if self.sandbox is None and any(n > 1 for n in client.nthreads().values()):
             import warnings
             warnings.warn("some Dask workers have several threads; each runs one notebook at a time: "
                           "start workers with --nthreads 1 (and more processes with --nworkers)")
@@ -235,7 +232,10 @@ class DaskExecutor:
                 capacity = self._capacity(client)
                 while waiting and len(running) < capacity:
                     job = waiting.pop()
-                    running[self._submit(client, job, token)] = job
+                    try:
+                        running[self._submit(client, job, token)] = job
+                    except DaskSetupError as exc:  # this job only (a working folder too big to ship)
+                        on_done(job, {"status": "failed", "reason": str(exc)})
                 try:
                     done, _ = wait(list(running), timeout=2, return_when="FIRST_COMPLETED")
                 except TimeoutError:  # nothing finished: look again at the cluster's size
