@@ -32,6 +32,7 @@ import hashlib
 import json
 import os
 import pwd
+import re
 import secrets
 import shutil
 import stat
@@ -193,20 +194,28 @@ def _run(cmd: list[str], log: Log, **kwargs) -> subprocess.CompletedProcess:
     return proc
 
 
+def _requirement_name(line: str) -> str:
+    return re.split(r"[=<>!~\[;@ ]", line.strip(), maxsplit=1)[0].lower()
+
+
 def pinned_requirements(profile: str = "full") -> list[str]:
-    """The course's pins from pyproject.toml; ``light`` keeps :data:`LIGHT_PACKAGES`."""
-    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    lines = list(project["dependencies"])
+    """The course's pins (pyproject.toml in a checkout, else the installed package's
+    metadata, e.g. inside the image); ``light`` keeps :data:`LIGHT_PACKAGES`."""
+    if (REPO / "pyproject.toml").is_file():
+        project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+        lines = list(project["dependencies"])
+    else:
+        from importlib import metadata
+        lines = [r for r in metadata.requires("mlops-course") or [] if "extra ==" not in r]
     if profile == "full":
         return lines
     if profile != "light":
         raise ValueError(f"profile must be 'full' or 'light', not {profile!r}")
-    from packaging.requirements import Requirement
     wanted = {name.lower() for name in LIGHT_PACKAGES}
-    light = [line for line in lines if Requirement(line).name.lower() in wanted]
-    missing = wanted - {Requirement(line).name.lower() for line in light}
+    light = [line for line in lines if _requirement_name(line) in wanted]
+    missing = wanted - {_requirement_name(line) for line in light}
     if missing:
-        raise RuntimeError(f"pyproject.toml has no pin for {sorted(missing)}")
+        raise RuntimeError(f"the course has no pin for {sorted(missing)}")
     return light
 
 
@@ -418,6 +427,63 @@ def make_course_dir(settings: HubSettings, log: Log = print, owner: str | None =
     return course
 
 
+def configure_env(settings: HubSettings | None = None, log: Log = print) -> None:
+    """In an environment that is already installed (the image): students' extension
+    defaults, the role config folders, the system-wide nbgrader config."""
+    settings = settings or HubSettings()
+    configure_extensions(settings, log)
+    write_system_config(settings, log)
+    _make_readable(settings.venv)
+
+
+IMAGE_FILES = ["pyproject.toml", "README.md", "mlops_course"]
+IMAGE_LABEL = "org.mlops-course.role"
+
+
+def image_context(folder: Path) -> Path:
+    """A small build context for hub/Dockerfile.singleuser: the package sources only."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "hub" / "Dockerfile.singleuser", folder / "Dockerfile")
+    for name in IMAGE_FILES:
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, folder / name,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy(REPO / name, folder / name)
+    return folder
+
+
+def build_image(tag: str = "mlops-course/singleuser:latest", profile: str = "full",
+                base: str | None = None, client=None, log: Log = print) -> str:
+    """Build hub/Dockerfile.singleuser with the Docker SDK (``network_mode="host"`` so
+    that pip reaches the package index during the build); returns the tag."""
+    import docker
+    from .docker_images import ensure_base_image
+    own = client is None
+    client = client or docker.from_env(timeout=900)
+    try:
+        base = base or ensure_base_image(client, log)
+        started = time.monotonic()
+        with tempfile.TemporaryDirectory(prefix="mlops-singleuser-") as tmp:
+            context = image_context(Path(tmp) / "context")
+            log(f"building {tag} (profile {profile}) FROM {base} ...")
+            try:
+                client.images.build(path=str(context), tag=tag, forcerm=True, rm=True,
+                                    network_mode="host", pull=False,
+                                    buildargs={"BASE_IMAGE": base, "PROFILE": profile},
+                                    labels={IMAGE_LABEL: "singleuser"})
+            except docker.errors.BuildError as exc:
+                lines = [str(chunk.get("stream", chunk.get("error", ""))).rstrip()
+                         for chunk in exc.build_log]
+                tail = "\n".join(line for line in lines if line)[-3000:]
+                raise RuntimeError(f"building {tag} failed: {exc.msg}\n{tail}") from None
+        log(f"built {tag} in {time.monotonic() - started:.0f} s")
+        return tag
+    finally:
+        if own:
+            client.close()
+
+
 DEMO_INSTRUCTORS = ["mlc-instructor"]
 DEMO_STUDENTS = ["mlc-student1", "mlc-student2"]
 
@@ -476,12 +542,24 @@ def main(argv: list[str] | None = None) -> int:
                          help="single-user environment: the whole course stack, or only m0_setup's needs")
     p_setup.add_argument("--demo-users", action="store_true", help="make mlc-instructor, mlc-student1/2")
     p_setup.add_argument("--no-proxy", action="store_true", help="do not install configurable-http-proxy")
-    p_remove = sub.add_parser("remove-demo-users", help="delete the demo users and groups (root)")
-    del p_remove
+    sub.add_parser("remove-demo-users", help="delete the demo users and groups (root)")
+    p_req = sub.add_parser("requirements", help="print the pinned requirements of a profile")
+    p_req.add_argument("--profile", choices=["full", "light"], default="full")
+    sub.add_parser("configure-env", help="nbgrader extensions and configs for an installed env (image)")
+    p_image = sub.add_parser("build-image", help="build hub/Dockerfile.singleuser (Docker SDK)")
+    p_image.add_argument("--tag", default="mlops-course/singleuser:latest")
+    p_image.add_argument("--profile", choices=["full", "light"], default="full")
+    p_image.add_argument("--base", help="BASE_IMAGE (default: mlops_course.docker_images.ensure_base_image())")
     args = parser.parse_args(argv)
     settings = HubSettings()
     if args.command == "setup":
         setup(settings, args.profile, demo_users=args.demo_users, proxy=not args.no_proxy)
+    elif args.command == "requirements":
+        print("\n".join(pinned_requirements(args.profile)))
+    elif args.command == "configure-env":
+        configure_env(settings)
+    elif args.command == "build-image":
+        print(build_image(args.tag, args.profile, args.base))
     else:
         for name in DEMO_INSTRUCTORS + DEMO_STUDENTS:
             remove_user(name)
