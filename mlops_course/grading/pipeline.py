@@ -68,6 +68,32 @@ def assignment_notebooks(course: Course, assignment: str) -> tuple[list[str], fl
         ) from None
 
 
+def required_parts(course: Course, assignment: str) -> list[str]:
+    """System parts the assignment's notebook declares (metadata.mlops_course.requires)."""
+    import nbformat
+    path = course.source_notebook(assignment)
+    if not path.is_file():
+        return []
+    return list(nbformat.read(str(path), as_version=4).metadata.get("mlops_course", {}).get("requires", []))
+
+
+def _check_sandbox_fits(assignment: str, parts: list[str], options: Options) -> None:
+    if "docker" in parts and options.sandbox and not options.docker_socket and not options.scheduler:
+        raise GradingSetupError(
+            f"{assignment} drives a Docker engine, which the sandbox does not give to student code. "
+            "Grade it with --allow-docker-socket (the notebooks get the engine, which is "
+            "root-equivalent) or --no-sandbox (student code runs directly on this machine).")
+
+
+def _remove_docker_leftovers(student: str, assignment: str) -> None:
+    """What a stopped notebook did not clean up itself (its containers, images, ...)."""
+    try:
+        from ..containers import remove_run_resources
+        remove_run_resources(run=run_id(student, assignment))
+    except Exception:  # no engine, or nothing to remove: never fail the grading for it
+        pass
+
+
 def _prepare(course, config, student, assignment, notebooks, options):
     """Main-process half of a job: returns ExecutionJobs (one per notebook)."""
     seed = student_seed(student, assignment)
@@ -111,6 +137,8 @@ def grade(course: Course, assignment: str, students: list[str] | None = None,
     options = options or Options()
     config = nbconfig.load_config(course)
     notebooks, max_score = assignment_notebooks(course, assignment)
+    parts = required_parts(course, assignment)
+    _check_sandbox_fits(assignment, parts, options)
     students = students or course.students_with_submissions(assignment)
     if not students:
         raise GradingSetupError(f"no submissions of {assignment} in {course.submitted}")
@@ -161,6 +189,8 @@ def grade(course: Course, assignment: str, students: list[str] | None = None,
         outcomes[student].append(outcome)
         if len(outcomes[student]) < expected[student]:
             return
+        if "docker" in parts:
+            _remove_docker_leftovers(student, assignment)
         reason = _reason(outcomes[student])
         seconds = sum(o.get("seconds", 0) for o in outcomes[student])
         if not all(_executed_file(course, student, assignment, n) for n in notebooks):
