@@ -444,6 +444,8 @@ def image_context(folder: Path) -> Path:
     """A small build context for hub/Dockerfile.singleuser: the package sources only."""
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "hub" / "Dockerfile.singleuser", folder / "Dockerfile")
+    for profile in ("full", "light"):
+        (folder / f"requirements-{profile}.txt").write_text("\n".join(pinned_requirements(profile)) + "\n")
     for name in IMAGE_FILES:
         if (REPO / name).is_dir():
             shutil.copytree(REPO / name, folder / name,
