@@ -14,7 +14,6 @@ import tempfile
 import time
 from pathlib import Path
 
-
 from mlops_course import tflite_eval  # before TensorFlow: quiet logs
 
 
