@@ -21,6 +21,7 @@ state are made for the run and removed after it; every port is a free one on 127
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
@@ -216,6 +217,18 @@ class Hub:
 @pytest.fixture(scope="module")
 def course_hub():
     _require_parts()
+    # One run at a time on a machine (its users, groups and /opt environment are shared
+    # by every checkout): a second `make test` waits here.
+    lock = open("/tmp/mlops-course-hub-e2e.lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        yield from _course_hub()
+    finally:
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        lock.close()
+
+
+def _course_hub():
     if ARTIFACTS.exists():
         shutil.rmtree(ARTIFACTS)
     ARTIFACTS.mkdir(parents=True)
