@@ -120,8 +120,8 @@ def test_demo_grades_the_example_class(tmp_path):
                          capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stderr[-3000:]
     rows = {r["student"]: r for r in csv.DictReader((root / "exports" / "grades.csv").open())}
-    assert float(rows["ada"]["score"]) == 18.0             # all 18 auto-graded points; 3 are graded by hand
-    assert 0 < float(rows["ben"]["score"]) < 18
+    assert float(rows["ada"]["score"]) == 20.0             # all 20 auto-graded points; 3 are graded by hand
+    assert 0 < float(rows["ben"]["score"]) < 20
     assert float(rows["cleo"]["score"]) == 0 and rows["cleo"]["status"] == "graded"
     assert rows["dan"]["status"] == "error" and "not valid JSON" in rows["dan"]["reason"]
     assert rows["eve"]["status"] == "error" and "wrong file name" in rows["eve"]["reason"]

@@ -55,7 +55,8 @@ def class_results(course):
     put(course, "bad-not-a-notebook", text=json.dumps({"hello": "world"}))
     put(course, "bad-loop", replace_cells(good, {"q_small_box": "while True:\n    pass"}))
     put(course, "bad-crash", replace_cells(good, {"environment_report": "import os\nos._exit(1)"}))
-    put(course, "bad-deleted-tests", drop_cells(release_nb(course), {"test_q_cace", "test_q_pinning"}))
+    put(course, "bad-deleted-tests", drop_cells(release_nb(course), {"test_q_cace", "test_q_pinning",
+                                                                    "predict_tflite", "test_predict_tflite"}))
     edited = replace_cells(release_nb(course), {"test_q_cace": '"""Q2"""\nassert True, "always passes"'})
     put(course, "bad-edited-test", edited)
     put(course, "bad-kills-worker", replace_cells(good, {"q_small_box": "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"}))
@@ -85,7 +86,7 @@ def test_unreadable_submissions_are_errors_with_a_reason(class_results, student,
     result = class_results[student]
     assert result.status == "error"
     assert words in result.reason
-    assert result.score == 0 and result.max_score == 21
+    assert result.score == 0 and result.max_score == 23
 
 
 def test_an_endless_loop_hits_the_cell_timeout_and_the_rest_is_graded(class_results):
@@ -116,6 +117,7 @@ def test_deleted_test_cells_are_added_back_and_fail(class_results):
     assert result.status == "graded"
     assert result.cells["test_q_cace"]["score"] == 0
     assert result.cells["test_q_pinning"]["score"] == 0
+    assert result.cells["test_predict_tflite"]["score"] == 0   # its answer cell was deleted too
 
 
 def test_an_edited_test_cell_is_restored_from_the_gradebook(class_results):

@@ -39,3 +39,13 @@ def api(config: Config):
     from nbgrader.coursedir import CourseDirectory
 
     return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+
+
+def failure_reason(outcome: dict) -> str:
+    """The informative line of a failed nbgrader API call's log (not its generic last line)."""
+    text = (outcome.get("log") or "") + "\n" + (outcome.get("error") or "")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for line in reversed(lines):
+        if ("Error:" in line or "Exception:" in line) and "NbGraderException" not in line:
+            return line
+    return lines[-1] if lines else "no log"

@@ -39,7 +39,6 @@ def generate_feedback(course: Course, assignment: str, students: list[str] | Non
     for student in students:
         outcome = api.generate_feedback(assignment, student, force=True)
         if not outcome.get("success"):
-            log = (outcome.get("error") or outcome.get("log") or "").strip().splitlines()
-            raise FeedbackError(f"feedback for {student} failed: {log[-1] if log else ''}")
+            raise FeedbackError(f"feedback for {student} failed: {nbconfig.failure_reason(outcome)}")
         written.append(student)
     return written

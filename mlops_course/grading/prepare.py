@@ -13,6 +13,27 @@ from papermill.parameterize import parameterize_notebook
 from ..course import Course
 
 
+def restore_answer_cells(nb, released):
+    """Put back answer cells the student deleted, as the release's stub (which scores 0).
+    nbgrader adds back deleted test cells, but fails when the answer before them is
+    gone too."""
+    present = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells}
+    previous_id = None
+    for cell in released.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        grade_id = meta.get("grade_id")
+        if grade_id and meta.get("solution") and not meta.get("grade") and grade_id not in present:
+            position = 0
+            for index, existing in enumerate(nb.cells):
+                if previous_id and existing.metadata.get("nbgrader", {}).get("grade_id") == previous_id:
+                    position = index + 1
+            nb.cells.insert(position, nbformat.from_dict(cell))
+            present.add(grade_id)
+        if grade_id:
+            previous_id = grade_id
+    return nb
+
+
 def restore_grading_cells(nb, config, course: Course, assignment: str, notebook: str, student: str):
     """nbgrader's own sanitising steps: clear outputs, fix ids and kernelspec, put back
     the gradebook's version of every locked/test cell (hidden tests included) and any
@@ -20,6 +41,9 @@ def restore_grading_cells(nb, config, course: Course, assignment: str, notebook:
     from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds,
                                         OverwriteCells, OverwriteKernelspec)
 
+    released = course.release / assignment / f"{notebook}.ipynb"
+    if released.is_file():
+        nb = restore_answer_cells(nb, nbformat.read(str(released), as_version=4))
     resources = {"nbgrader": {"notebook": notebook, "assignment": assignment,
                               "student": student, "db_url": course.db_url}}
     for step in (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata):

@@ -23,8 +23,8 @@ def release(course: Course, assignments: list[str] | None = None) -> dict[str, s
         # force: release/ is committed, so it exists; without force nbgrader skips it
         outcome = api.generate_assignment(assignment, force=True, create=True)
         if not outcome.get("success"):
-            log = (outcome.get("error") or outcome.get("log") or "").strip().splitlines()
-            raise ReleaseError(f"nbgrader generate_assignment {assignment} failed: {log[-1] if log else ''}")
+            raise ReleaseError(f"nbgrader generate_assignment {assignment} failed: "
+                               f"{nbconfig.failure_reason(outcome)}")
         leaks = find_leaks(course.source_notebook(assignment), course.release / assignment)
         if leaks:
             raise ReleaseError(f"release/{assignment} leaks:\n  " + "\n  ".join(leaks))

@@ -38,8 +38,7 @@ def scoring_config(base):
 def score(course: Course, config, student: str, assignment: str) -> dict:
     result = nbconfig.api(scoring_config(config)).autograde(assignment, student, force=True, create=True)
     if not result.get("success"):
-        log = (result.get("error") or result.get("log") or "").strip().splitlines()
-        raise ScoringError("nbgrader autograde failed: " + (log[-1] if log else "no log"))
+        raise ScoringError("nbgrader autograde failed: " + nbconfig.failure_reason(result))
     publish(course, student, assignment)
     return read_scores(course, student, assignment)
 
