@@ -2,7 +2,7 @@
 
 ``--scheduler`` takes
   * ``local``: start a LocalCluster on this machine (``--workers`` processes, one thread
-    each, loopback only, no dashboard) for the run and stop it afterwards;
+    each, loopback only, HTTP endpoint on a random port) for the run and stop it afterwards;
   * a scheduler address (``tcp://host:8786``, ``tls://...``, or ``host:port``): use an
     existing cluster, e.g. one on Kubernetes (docs/scale-out.md); ``--workers`` is then
     ignored, the cluster's size is what it is;
@@ -24,10 +24,11 @@ has to be shared then. The choice is made once per run by asking every worker wh
 it sees the first job's notebook; ``transfer="shared"|"ship"`` (or the environment
 variable MLOPS_COURSE_DASK_TRANSFER) forces it.
 
-Workers that die. Dask re-runs the tasks of a dead worker on another one; a task that
-was on a worker when it died ``allowed-failures`` times (scheduler config; 1 in the
-LocalCluster started here, as in the local pool: one second chance) is reported as
-``{"status": "failed", "reason": "...killed..."}``, and the other jobs are graded
+Workers that die. Dask re-runs the tasks of a dead worker on another one, up to
+``allowed-failures`` times (scheduler config; 1 in the LocalCluster started here). A
+job Dask gives up on runs once more at the end, alone in the cluster: if it kills its
+worker again, it is reported as ``{"status": "failed", "reason": "...killed..."}``;
+a job that was only unlucky (queued behind a killer) is graded
 normally. Without the sandbox, one notebook runs per worker process at a time (the job
 sets environment variables for its kernel), even on workers with several threads.
 
@@ -146,7 +147,7 @@ class DaskExecutor:
     in this process as each job finishes (same contract as ``LocalExecutor``)."""
 
     def __init__(self, scheduler: str, workers: int = 1, transfer: str | None = None,
-                 connect_timeout: float = 30, sandbox: bool = False, limits=None,
+                 connect_timeout: float = 30, sandbox: bool = True, limits=None,
                  docker_socket: bool = False):
         transfer = transfer or os.environ.get("MLOPS_COURSE_DASK_TRANSFER") or "auto"
         if transfer not in {"auto", "shared", "ship"}:
@@ -156,8 +157,9 @@ class DaskExecutor:
         self.transfer = transfer
         self.connect_timeout = connect_timeout
         self.mode: str | None = None  # what the last run used: "shared" or "ship"
-        # sandbox: every notebook in a locked-down container on the worker's machine
-        # (needs a Docker engine there); without it, isolation is the worker's own
+        # sandbox (the default, as for the local executors): every notebook in a locked-down
+        # container on the worker's machine (needs a Docker engine there); without it
+        # (--no-sandbox), isolation is the worker's own
         self.sandbox = None
         if sandbox:
             from dataclasses import asdict
@@ -175,7 +177,7 @@ class DaskExecutor:
         with dask.config.set({"distributed.scheduler.allowed-failures": 1,
                               "distributed.scheduler.worker-saturation": 1.0}):
             return LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                dashboard_address=None, host="127.0.0.1")
+                                dashboard_address="127.0.0.1:0", host="127.0.0.1")
 
     def _client(self):
         from distributed import Client
@@ -214,54 +216,68 @@ class DaskExecutor:
         return max(1, sum(client.nthreads().values()))
 
     def run(self, jobs: Iterable[ExecutionJob], on_done: Callable[[ExecutionJob, dict], None]) -> None:
-        """Keep exactly as many notebooks in the cluster as it has free worker threads: a
-        worker then holds only the notebook it runs, so when student code kills it, no
-        queued notebook of another student dies with it (Dask counts every task on a
-        dead worker as suspicious). The backlog waits here, not in the scheduler."""
+        """Keep only as many notebooks in the cluster as it has worker threads, so that a
+        worker holds just the notebook it runs, and the backlog waits here, not in the
+        scheduler. When a worker dies, Dask moves its notebook to another worker, where it
+        may wait behind a notebook that kills that worker too; a job that Dask gives up
+        on (KilledWorker) therefore runs once more at the end, alone in the cluster: the
+        one that kills its worker is found and reported, the others are graded (as the
+        local pool does with a broken pool)."""
         jobs = list(jobs)
         if not jobs:
             return
-        from distributed import wait
-
         client, cluster = self._client()
-        waiting, running, finished = list(reversed(jobs)), {}, False
+        self._running = {}
         try:
             self.mode = self._check_workers(client, jobs[0])
-            token = uuid.uuid4().hex[:8]
-            while waiting or running:
-                capacity = self._capacity(client)
-                while waiting and len(running) < capacity:
-                    job = waiting.pop()
-                    try:
-                        running[self._submit(client, job, token)] = job
-                    except DaskSetupError as exc:  # this job only (a working folder too big to ship)
-                        on_done(job, {"status": "failed", "reason": str(exc)})
-                try:
-                    done, _ = wait(list(running), timeout=2, return_when="FIRST_COMPLETED")
-                except TimeoutError:  # nothing finished: look again at the cluster's size
-                    continue
-                for future in done:
-                    job = running.pop(future)
-                    try:
-                        outcome = future.result()
-                    except Exception as exc:  # KilledWorker, a worker-side error, a lost scheduler
-                        outcome = _failed(exc)
-                    else:
-                        data = outcome.pop("notebook", None)
-                        if data is not None:
-                            _write_output(job, data)
-                    future.release()
-                    on_done(job, outcome)
-            finished = True
+            for job in self._run_batch(client, jobs, on_done, alone=False):
+                for lost in self._run_batch(client, [job], on_done, alone=True):
+                    on_done(lost, {"status": "failed", "reason": KILLED_REASON})
         finally:
-            if running and not finished:  # interrupted: nothing of ours keeps running
-                client.cancel(list(running))
+            if self._running:  # interrupted: nothing of ours keeps running
+                client.cancel(list(self._running))
             client.close()
             if cluster is not None:
                 cluster.close()
 
-    def _submit(self, client, job: ExecutionJob, token: str):
-        key = f"mlops-course-{job.key}-{token}"
+    def _run_batch(self, client, jobs, on_done, alone: bool) -> list[ExecutionJob]:
+        """Run ``jobs``; return those Dask gave up on because their workers died."""
+        from distributed import wait
+        from distributed.scheduler import KilledWorker
+
+        waiting, running, lost = list(reversed(jobs)), self._running, []
+        while waiting or running:
+            capacity = 1 if alone else self._capacity(client)
+            while waiting and len(running) < capacity:
+                job = waiting.pop()
+                try:
+                    running[self._submit(client, job)] = job
+                except DaskSetupError as exc:  # this job only (a working folder too big to ship)
+                    on_done(job, {"status": "failed", "reason": str(exc)})
+            try:
+                done, _ = wait(list(running), timeout=2, return_when="FIRST_COMPLETED")
+            except TimeoutError:  # nothing finished: look again at the cluster's size
+                continue
+            for future in done:
+                job = running.pop(future)
+                try:
+                    outcome = future.result()
+                except KilledWorker:
+                    lost.append(job)
+                    continue
+                except Exception as exc:  # a worker-side error, a lost scheduler
+                    outcome = _failed(exc)
+                else:
+                    data = outcome.pop("notebook", None)
+                    if data is not None:
+                        _write_output(job, data)
+                finally:
+                    future.release()
+                on_done(job, outcome)
+        return lost
+
+    def _submit(self, client, job: ExecutionJob):
+        key = f"mlops-course-{job.key}-{uuid.uuid4().hex[:8]}"  # a new key: Dask's failure count starts again
         spec = dict(job.to_dict(), key=job.key)
         if self.mode == "shared":
             return client.submit(_execute_shared, spec, self.sandbox, key=key, pure=False)
