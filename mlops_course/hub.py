@@ -66,8 +66,11 @@ INSTRUCTOR_SERVER_EXTENSIONS = [
 LIGHT_PACKAGES = [
     "jupyterhub", "jupyterlab", "notebook", "nbgrader", "ipykernel", "ipywidgets",
     "nbformat", "nbclient", "papermill", "numpy", "scipy", "scikit-learn", "docker",
-    "requests", "packaging", "PyYAML", "tqdm", "pandas",
+    "requests", "packaging", "PyYAML", "tqdm", "pandas", "ai-edge-litert",
 ]
+# The light profile must run LIGHT_ASSIGNMENT (the browser test validates it in the
+# hub); tests/e2e/test_hub_config.py checks that its imports are covered.
+LIGHT_ASSIGNMENT = "m0_setup"
 
 
 def _env(name: str, default: str) -> str:

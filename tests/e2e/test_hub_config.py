@@ -68,3 +68,37 @@ def test_light_profile_is_a_subset_of_the_pins():
     full, light = hub.pinned_requirements("full"), hub.pinned_requirements("light")
     assert set(light) <= set(full) and len(light) == len(hub.LIGHT_PACKAGES)
     assert any(line.startswith("jupyterhub==") for line in light)
+
+
+def test_light_profile_covers_the_imports_of_its_assignment():
+    """The browser test validates m0_setup in the light environment: every package the
+    notebook imports must be in mlops_course.hub.LIGHT_PACKAGES."""
+    import ast
+    import sys
+    from importlib import metadata
+
+    import nbformat
+    notebook = REPO / "source" / hub.LIGHT_ASSIGNMENT / f"{hub.LIGHT_ASSIGNMENT}.ipynb"
+    modules = set()
+    for cell in nbformat.read(str(notebook), as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse("\n".join(line for line in cell.source.splitlines()
+                                       if not line.lstrip().startswith(("%", "!"))))
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                modules.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                modules.add(node.module.split(".")[0])
+    distributions = metadata.packages_distributions()
+    light = {name.lower().replace("_", "-") for name in hub.LIGHT_PACKAGES}
+    uncovered = {}
+    for module in sorted(modules - set(sys.stdlib_module_names) - {"mlops_course"}):
+        dists = {d.lower().replace("_", "-") for d in distributions.get(module, [module])}
+        if not dists & light:
+            uncovered[module] = sorted(dists)
+    assert not uncovered, (f"{notebook.name} imports {uncovered}: add the package to "
+                           "LIGHT_PACKAGES in mlops_course/hub.py (the hub's browser test runs it)")
