@@ -16,7 +16,6 @@ from mlops_course.grading.dask_executor import KILLED_REASON, DaskExecutor, Dask
 from mlops_course.grading.executor import ExecutionJob
 from mlops_course.grading.pipeline import Options, grade
 
-pytestmark = pytest.mark.slow
 A = "m0_setup"
 KILL_PARENT = "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"
 
@@ -89,6 +88,7 @@ def pool_results(course):
 STUDENTS = ["dask-good", "dask-blank", "dask-wrong"]
 
 
+@pytest.mark.slow
 def test_a_local_dask_cluster_scores_exactly_like_the_local_pool(course, pool_results):
     forget(course, STUDENTS)
     dask = grade(course, A, STUDENTS, Options(sandbox=False, workers=2, progress=False, scheduler="local"))
@@ -99,6 +99,7 @@ def test_a_local_dask_cluster_scores_exactly_like_the_local_pool(course, pool_re
     assert blank.score < wrong.score
 
 
+@pytest.mark.slow
 def test_shipping_the_files_to_workers_that_share_no_disk_gives_the_same_scores(course, cluster, pool_results,
                                                                                monkeypatch):
     """Workers without the course folder: working folders go as archives, executed
@@ -109,6 +110,7 @@ def test_shipping_the_files_to_workers_that_share_no_disk_gives_the_same_scores(
     assert [comparable(r) for r in shipped] == [comparable(r) for r in pool_results]
 
 
+@pytest.mark.slow
 def test_workers_killed_mid_run_lose_no_other_submission(course, cluster, tmp_path):
     """One notebook kills its Dask worker on its first run only: Dask re-runs it on a
     fresh worker and it is graded in full. Another kills its worker every time: it is
@@ -144,6 +146,7 @@ SANDBOX_PROBE = ("import os\n"
                  "q_small_box = 'b' if os.getuid() == 65534 and not os.path.exists({course!r}) else 'x'")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("transfer", ["shared", "ship"])
 def test_sandboxed_notebooks_on_a_local_dask_cluster_score_like_the_local_pool(course, pool_results, transfer,
                                                                                monkeypatch):
@@ -180,6 +183,7 @@ def _worker_pids(cluster):
         return list(client.run(os.getpid).values())
 
 
+@pytest.mark.slow
 def test_a_scheduler_file_names_the_cluster(cluster, tmp_path):
     """`--scheduler FILE`: the file `dask scheduler --scheduler-file FILE` writes."""
     import json
