@@ -198,6 +198,36 @@ def test_a_scheduler_file_names_the_cluster(cluster, tmp_path):
         client.close()
 
 
+@pytest.mark.slow
+def test_workers_without_the_course_package_are_a_clear_error_before_anything_runs(tmp_path):
+    """A worker whose Python cannot import mlops_course (a wrong image) stops the run
+    with a clear error before any job is sent."""
+    import dask
+    from distributed import LocalCluster
+
+    worker_main = ("import sys; sys.modules['mlops_course'] = None\n"  # as if it were not installed
+                   "from distributed.cli.dask_worker import main; main()")
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}), \
+            LocalCluster(n_workers=0, dashboard_address="127.0.0.1:0", host="127.0.0.1") as bare:
+        worker = subprocess.Popen([sys.executable, "-c", worker_main, bare.scheduler_address, "--nthreads", "1",
+                                   "--no-nanny", "--host", "127.0.0.1", "--no-dashboard"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            from distributed import Client
+            with Client(bare.scheduler_address) as client:
+                client.wait_for_workers(1, timeout=60)
+            (tmp_path / "in.ipynb").write_text("{}")
+            job = ExecutionJob(key="x/y/z", input=tmp_path / "in.ipynb", output=tmp_path / "out.ipynb",
+                               workdir=tmp_path, cell_timeout=5, wall_clock=5, env={})
+            ran = []
+            with pytest.raises(DaskSetupError, match="grading environment") as error:
+                DaskExecutor(bare.scheduler_address, sandbox=False).run([job], lambda *a: ran.append(a))
+            assert "mlops_course" in str(error.value) and ran == []
+        finally:
+            worker.kill()
+            worker.wait(timeout=30)
+
+
 def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
     job = ExecutionJob(key="x/y/z", input=tmp_path / "in.ipynb", output=tmp_path / "out.ipynb",
                        workdir=tmp_path, cell_timeout=5, wall_clock=5, env={})
