@@ -6,7 +6,7 @@ BIN    := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 WORKERS ?= 2
 
-.PHONY: help venv demo test test-fast lab release check-contract benchmark clean
+.PHONY: help venv demo test test-fast lab release benchmark hub hub-image clean
 
 help:
 	@echo "make demo       set up .venv, release all assignments, grade the example class (the main job)"
@@ -14,6 +14,7 @@ help:
 	@echo "make lab        JupyterLab with the course and nbgrader's extensions (students)"
 	@echo "make release    regenerate release/ from source/ (then commit it)"
 	@echo "make benchmark  grading speed: mlops-course grade vs plain nbgrader autograde"
+	@echo "make hub        JupyterHub for the course on 127.0.0.1:8000 (root; demo users printed)"
 
 venv: $(VENV)/.installed
 
@@ -51,6 +52,13 @@ release: venv
 
 benchmark: venv
 	$(BIN)/python benchmarks/grading.py
+
+hub: venv
+	$(BIN)/python -m mlops_course.hub setup --demo-users
+	$(BIN)/jupyterhub -f hub/jupyterhub_config.py
+
+hub-image: venv
+	$(BIN)/python -m mlops_course.hub build-image --tag mlops-course/singleuser:latest
 
 clean:
 	rm -rf submitted autograded/* feedback grading exports gradebook.db

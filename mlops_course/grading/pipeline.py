@@ -1,10 +1,12 @@
 """`mlops-course grade`: every submission of an assignment, each one independent.
 
 For each submission: check it (submissions), restore hidden tests and inject the
-parameters (prepare), execute it in a child process with limits (executor), then
-score it with nbgrader autograde (score) and record the result (results). Execution
-runs on a pool of workers; scoring happens in this process only, so the gradebook has
-one writer. One bad submission is recorded with its reason and never stops the others.
+parameters (prepare), execute it with limits (sandbox: a container per submission;
+executor: worker processes, only with --no-sandbox; dask_executor: a Dask cluster),
+then score it with nbgrader autograde (score) and record the result (results).
+Scoring happens in this process only, so the gradebook has one writer. One bad
+submission is recorded with its reason and never stops the others; a result that is
+already there for the same submission and source is kept (resume after a kill).
 """
 from __future__ import annotations
 
@@ -103,9 +105,10 @@ def _prepare(course, config, student, assignment, notebooks, options):
     executed_dir = course.root / EXECUTED / student / assignment
     shutil.rmtree(executed_dir, ignore_errors=True)  # never score a previous run's output
     executed_dir.mkdir(parents=True)
-    stamp = course.submission_dir(student, assignment) / "timestamp.txt"
-    if stamp.is_file():
-        shutil.copyfile(stamp, executed_dir / "timestamp.txt")
+    for name in ("timestamp.txt", "submission_secret.txt"):  # release_feedback needs the secret
+        kept = course.submission_dir(student, assignment) / name
+        if kept.is_file():
+            shutil.copyfile(kept, executed_dir / name)
     jobs = []
     for notebook in notebooks:
         nb = read_submitted_notebook(course, student, assignment, notebook)
