@@ -103,8 +103,12 @@ def environment_mounts() -> dict[str, dict]:
     """The folders the course's Python needs, mounted read-only at the same paths."""
     import mlops_course
 
-    paths = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
-             Path(mlops_course.__file__).resolve().parent}
+    paths = {Path(sys.prefix).resolve(), Path(mlops_course.__file__).resolve().parent}
+    base = Path(sys.base_prefix).resolve()
+    # A system Python (/usr, /usr/local) is not mounted over the image's own system
+    # folders: the image's Python 3.11 (Debian bookworm) serves the venv instead.
+    if base not in {Path("/usr"), Path("/usr/local")}:
+        paths.add(base)
     # drop folders inside another mounted folder
     keep = [p for p in paths if not any(p != q and q in p.parents for q in paths)]
     return {str(p): {"bind": str(p), "mode": "ro"} for p in sorted(keep)}
