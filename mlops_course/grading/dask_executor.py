@@ -40,6 +40,7 @@ import os
 import tarfile
 import tempfile
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Callable, Iterable
@@ -148,7 +149,7 @@ class DaskExecutor:
 
     def __init__(self, scheduler: str, workers: int = 1, transfer: str | None = None,
                  connect_timeout: float = 30, sandbox: bool = True, limits=None,
-                 docker_socket: bool = False):
+                 docker_socket: bool = False, no_worker_timeout: float = 600):
         transfer = transfer or os.environ.get("MLOPS_COURSE_DASK_TRANSFER") or "auto"
         if transfer not in {"auto", "shared", "ship"}:
             raise ValueError(f"transfer must be auto, shared or ship, not {transfer!r}")
@@ -156,6 +157,7 @@ class DaskExecutor:
         self.workers = max(1, workers)
         self.transfer = transfer
         self.connect_timeout = connect_timeout
+        self.no_worker_timeout = no_worker_timeout  # a cluster without any worker this long: give up
         self.mode: str | None = None  # what the last run used: "shared" or "ship"
         # sandbox (the default, as for the local executors): every notebook in a locked-down
         # container on the worker's machine (needs a Docker engine there); without it
@@ -212,8 +214,17 @@ class DaskExecutor:
 
     def _capacity(self, client) -> int:
         """Notebooks the cluster runs at once now (worker threads; at least 1, so that an
-        empty adaptive cluster still gets work and scales up)."""
-        return max(1, sum(client.nthreads().values()))
+        empty adaptive cluster still gets work and scales up). A cluster that has had no
+        worker at all for ``no_worker_timeout`` seconds raises DaskSetupError."""
+        threads = sum(client.nthreads().values())
+        if threads:
+            self._empty_since = None
+        else:
+            self._empty_since = self._empty_since or time.monotonic()
+            if time.monotonic() - self._empty_since > self.no_worker_timeout:
+                raise DaskSetupError(f"the Dask cluster at {self.scheduler} has had no worker for "
+                                     f"{self.no_worker_timeout:g} s")
+        return max(1, threads)
 
     def run(self, jobs: Iterable[ExecutionJob], on_done: Callable[[ExecutionJob, dict], None]) -> None:
         """Keep only as many notebooks in the cluster as it has worker threads, so that a
@@ -222,59 +233,73 @@ class DaskExecutor:
         may wait behind a notebook that kills that worker too; a job that Dask gives up
         on (KilledWorker) therefore runs once more at the end, alone in the cluster: the
         one that kills its worker is found and reported, the others are graded (as the
-        local pool does with a broken pool)."""
+        local pool does with a broken pool). A cluster left without any worker for
+        ``no_worker_timeout`` seconds ends the run: every unfinished job is reported."""
+        from collections import deque
+
+        from distributed import wait
+        from distributed.scheduler import KilledWorker
+
         jobs = list(jobs)
         if not jobs:
             return
         client, cluster = self._client()
-        self._running = {}
+        queue, retry, running, alone = deque(jobs), deque(), {}, set()
+        self._empty_since = None
         try:
             self.mode = self._check_workers(client, jobs[0])
-            for job in self._run_batch(client, jobs, on_done, alone=False):
-                for lost in self._run_batch(client, [job], on_done, alone=True):
-                    on_done(lost, {"status": "failed", "reason": KILLED_REASON})
+            while queue or retry or running:
+                try:
+                    capacity = self._capacity(client)
+                except DaskSetupError as exc:  # no worker left
+                    client.cancel(list(running))
+                    for job in [*running.values(), *queue, *retry]:
+                        on_done(job, {"status": "failed", "reason": f"not executed: {exc}"})
+                    running.clear()
+                    return
+                if queue:
+                    while queue and len(running) < capacity:
+                        self._start(client, queue.popleft(), running, on_done)
+                elif retry and not running:  # the second chance: alone in the cluster
+                    job = retry.popleft()
+                    alone.add(job.key)
+                    self._start(client, job, running, on_done)
+                if not running:
+                    continue
+                try:
+                    done, _ = wait(list(running), timeout=2, return_when="FIRST_COMPLETED")
+                except TimeoutError:  # nothing finished: look again at the cluster's size
+                    continue
+                for future in done:
+                    job = running.pop(future)
+                    try:
+                        outcome = future.result()
+                    except KilledWorker:
+                        if job.key not in alone:
+                            retry.append(job)
+                            continue
+                        outcome = {"status": "failed", "reason": KILLED_REASON}
+                    except Exception as exc:  # a worker-side error, a lost scheduler
+                        outcome = _failed(exc)
+                    else:
+                        data = outcome.pop("notebook", None)
+                        if data is not None:
+                            _write_output(job, data)
+                    finally:
+                        future.release()
+                    on_done(job, outcome)
         finally:
-            if self._running:  # interrupted: nothing of ours keeps running
-                client.cancel(list(self._running))
+            if running:  # interrupted: nothing of ours keeps running
+                client.cancel(list(running))
             client.close()
             if cluster is not None:
                 cluster.close()
 
-    def _run_batch(self, client, jobs, on_done, alone: bool) -> list[ExecutionJob]:
-        """Run ``jobs``; return those Dask gave up on because their workers died."""
-        from distributed import wait
-        from distributed.scheduler import KilledWorker
-
-        waiting, running, lost = list(reversed(jobs)), self._running, []
-        while waiting or running:
-            capacity = 1 if alone else self._capacity(client)
-            while waiting and len(running) < capacity:
-                job = waiting.pop()
-                try:
-                    running[self._submit(client, job)] = job
-                except DaskSetupError as exc:  # this job only (a working folder too big to ship)
-                    on_done(job, {"status": "failed", "reason": str(exc)})
-            try:
-                done, _ = wait(list(running), timeout=2, return_when="FIRST_COMPLETED")
-            except TimeoutError:  # nothing finished: look again at the cluster's size
-                continue
-            for future in done:
-                job = running.pop(future)
-                try:
-                    outcome = future.result()
-                except KilledWorker:
-                    lost.append(job)
-                    continue
-                except Exception as exc:  # a worker-side error, a lost scheduler
-                    outcome = _failed(exc)
-                else:
-                    data = outcome.pop("notebook", None)
-                    if data is not None:
-                        _write_output(job, data)
-                finally:
-                    future.release()
-                on_done(job, outcome)
-        return lost
+    def _start(self, client, job: ExecutionJob, running: dict, on_done) -> None:
+        try:
+            running[self._submit(client, job)] = job
+        except DaskSetupError as exc:  # this job only (a working folder too big to ship)
+            on_done(job, {"status": "failed", "reason": str(exc)})
 
     def _submit(self, client, job: ExecutionJob):
         key = f"mlops-course-{job.key}-{uuid.uuid4().hex[:8]}"  # a new key: Dask's failure count starts again
