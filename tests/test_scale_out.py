@@ -1,6 +1,8 @@
 """`grade --scheduler`: m0_setup submissions executed on a real Dask cluster (loopback
-only) score exactly as on the local worker pool; a worker that dies mid-run loses no
-other submission; the local path never imports dask."""
+only) score exactly as on the local worker pool, with shared or shipped working folders
+and with or without the sandbox; a worker that dies mid-run loses no other submission;
+clusters that cannot grade (unreachable, no worker, wrong environment) fail clearly; the
+local path never imports dask; the Kubernetes manifests of docs/scale-out.md are valid."""
 from __future__ import annotations
 
 import shutil
