@@ -147,5 +147,7 @@ def test_the_environment_is_mounted_read_only_and_nothing_of_the_course():
 def test_no_container_is_left_behind(attack_results):
     import docker
     client = docker.from_env()
-    left = client.containers.list(all=True, filters={"label": "org.mlops-course.role=grading-job"})
-    assert not left, [c.name for c in left]
+    jobs = {f"{student}/{A}/{A}" for student in attack_results}
+    running = client.containers.list(all=True, filters={"label": "org.mlops-course.role=grading-job"})
+    left = [c.name for c in running if c.labels.get("org.mlops-course.job") in jobs]
+    assert not left, left

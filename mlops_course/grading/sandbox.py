@@ -153,7 +153,8 @@ class SandboxExecutor:
                          "IPYTHONDIR": "/tmp/ipython", "JUPYTER_RUNTIME_DIR": "/tmp/jupyter",
                          "JUPYTER_DATA_DIR": "/tmp/jupyter-data", "PYTHONDONTWRITEBYTECODE": "1",
                          "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin"},
-            labels={COURSE_LABEL: "true", f"{COURSE_LABEL}.role": "grading-job"},
+            labels={COURSE_LABEL: "true", f"{COURSE_LABEL}.role": "grading-job",
+                    f"{COURSE_LABEL}.job": job.key},
             log_config=docker.types.LogConfig(type="json-file",
                                               config={"max-size": limits.log_size, "max-file": "1"}),
         )
