@@ -92,7 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--force", action="store_true",
                    help="grade everything again (default: keep results whose submission and source did not change)")
-    p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786): execute on that cluster")
+    p.add_argument("--scheduler", nargs="?", const="local",
+                   help="execute on a Dask cluster: an address (tcp://host:8786) or a scheduler file; "
+                        "`--scheduler` alone (or `local`) starts a LocalCluster with --workers processes")
     p.add_argument("--no-sandbox", action="store_true",
                    help="run student code directly on this machine (unsafe; trusted submissions only)")
     p.add_argument("--memory", default="3g", help="sandbox memory limit per notebook (default 3g)")
@@ -150,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:
         known = ("ReleaseError", "GradingSetupError", "FeedbackError", "FileNotFoundError", "SubmissionError",
-                 "SandboxError", "BaseImageError")
+                 "SandboxError", "BaseImageError", "DaskSetupError")
         if type(exc).__name__ in known:
             print(f"mlops-course: {exc}", file=sys.stderr)
             return 2

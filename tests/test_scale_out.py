@@ -45,22 +45,6 @@ def comparable(result):
             result.cells)
 
 
-@pytest.fixture(autouse=True)
-def dask_gets_the_sandbox_options(monkeypatch):
-    """`grade(..., Options(scheduler=..., sandbox=...))` builds the DaskExecutor with the
-    run's sandbox settings (what pipeline.make_executor is to do; see the xfail test below)."""
-    from mlops_course.grading import pipeline
-
-    original = pipeline.make_executor
-
-    def make_executor(options):
-        if options.scheduler:
-            return DaskExecutor(options.scheduler, options.workers, sandbox=options.sandbox,
-                                limits=options.limits, docker_socket=options.docker_socket)
-        return original(options)
-    monkeypatch.setattr(pipeline, "make_executor", make_executor)
-
-
 @pytest.fixture(scope="module")
 def cluster():
     """An 'existing' cluster, as a lecturer would start one: 2 worker processes, loopback only."""
@@ -166,12 +150,9 @@ def test_sandboxed_notebooks_on_a_local_dask_cluster_score_like_the_local_pool(c
     assert probed.status == "graded" and probed.score == good.score, probed.reason
 
 
-@pytest.mark.xfail(reason="waiting for pipeline.make_executor to pass sandbox/limits/docker_socket to DaskExecutor",
-                   strict=False)
-def test_the_pipeline_asks_dask_for_the_sandbox_unless_told_not_to(monkeypatch):
+def test_the_pipeline_asks_dask_for_the_sandbox_unless_told_not_to():
     from mlops_course.grading import pipeline
 
-    monkeypatch.undo()  # the real make_executor, not the fixture's
     make_executor = pipeline.make_executor
     assert make_executor(Options(scheduler="tcp://127.0.0.1:9")).sandbox is not None
     assert make_executor(Options(scheduler="tcp://127.0.0.1:9", sandbox=False)).sandbox is None

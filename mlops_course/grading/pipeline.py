@@ -50,7 +50,8 @@ def make_executor(options: Options):
     worker pool (--no-sandbox), or a Dask cluster."""
     if options.scheduler:
         from .dask_executor import DaskExecutor
-        return DaskExecutor(options.scheduler, options.workers)
+        return DaskExecutor(options.scheduler, options.workers, sandbox=options.sandbox,
+                            limits=options.limits, docker_socket=options.docker_socket)
     if options.sandbox:
         from .sandbox import SandboxExecutor
         return SandboxExecutor(options.workers, options.limits, options.docker_socket,
