@@ -86,25 +86,64 @@ class WallClock:
         self._done.set()
 
 
+def _skip_slow_optional_imports() -> None:
+    """jsonschema (through nbformat) imports rfc3987_syntax when it is installed, which
+    builds a grammar for 0.7 s, for a URI format no notebook uses: every sandboxed job
+    would pay it. Without it jsonschema simply skips that format."""
+    sys.modules.setdefault("rfc3987_syntax", None)
+
+
+def _record_error_reply(cell=None, execute_reply=None, **_):
+    """As nbgrader's Execute: an error the kernel reported but did not print (e.g. a
+    timeout) still becomes an error output, so the cell cannot count as passed."""
+    from nbformat.v4 import new_output
+
+    content = (execute_reply or {}).get("content", {})
+    if content.get("status") != "error":
+        return
+    if any(o.get("output_type") == "error" and o.get("ename") == content.get("ename") for o in cell.outputs):
+        return
+    cell.outputs.append(new_output("error", ename=content.get("ename", "Error"), evalue=content.get("evalue", ""),
+                                   traceback=content.get("traceback") or
+                                   ["ERROR: An error occurred while showtraceback was disabled"]))
+
+
+def make_client(nb, job: dict):
+    """An nbclient configured like nbgrader's Execute preprocessor (per-cell timeout that
+    interrupts the cell and goes on, errors allowed, history in memory), importing
+    nbclient only (nbgrader's package import costs half a second per sandboxed job)."""
+    from nbclient import NotebookClient
+
+    return NotebookClient(
+        nb, timeout=job["cell_timeout"], kernel_name="python3", allow_errors=True,
+        interrupt_on_timeout=True,
+        error_on_timeout={"ename": "CellTimeoutError", "evalue": "",
+                          "traceback": ["CellTimeoutError: No reply from kernel before timeout"]},
+        # a slow answer from a busy kernel is not the student's fault: wait longer for
+        # outputs than nbgrader's 4 s, and never abort the whole notebook for it
+        iopub_timeout=20, raise_on_iopub_timeout=False,
+        extra_arguments=["--HistoryManager.hist_file=:memory:"],
+        on_cell_executed=_record_error_reply,
+        resources={"metadata": {"path": job["workdir"]}},
+    )
+
+
 def execute(job: dict) -> dict:
     """Run ``job["input"]`` in ``job["workdir"]``, write ``job["output"]``; return the outcome."""
+    _skip_slow_optional_imports()
     import nbformat
     from nbclient.exceptions import DeadKernelError
-    from nbgrader.preprocessors.execute import Execute
 
     nb = nbformat.read(job["input"], as_version=4)
     saved_env = {key: os.environ.get(key) for key in job.get("env", {})}
     os.environ.update(job.get("env", {}))
-    # A slow answer from a busy kernel is not the student's fault: wait longer for
-    # outputs than nbgrader's 4 s, and never abort the whole notebook for it.
-    executor = Execute(timeout=job["cell_timeout"], kernel_name="python3",
-                       iopub_timeout=20, raise_on_iopub_timeout=False)
+    executor = make_client(nb, job)
     started = time.monotonic()
     outcome = {"status": "executed", "reason": None}
     clock = WallClock(executor, job.get("wall_clock", 900))
     try:
         with clock:
-            executor.preprocess(nb, {"metadata": {"path": job["workdir"]}})
+            executor.execute()
     except DeadKernelError:
         outcome = {"status": "kernel_died",
                    "reason": "the kernel died while running the notebook (a crash, os._exit, or "
@@ -137,15 +176,35 @@ def execute(job: dict) -> dict:
 
 def warm_up() -> None:
     """Import what ``execute`` needs once per worker process."""
+    _skip_slow_optional_imports()
     import nbclient  # noqa: F401
     import nbformat  # noqa: F401
-    from nbgrader.preprocessors.execute import Execute  # noqa: F401
 
 
-def limit_outputs(nb) -> None:
-    """nbgrader's own output limits (lines per output, traceback length)."""
-    from nbgrader.preprocessors import LimitOutput
-    LimitOutput().preprocess(nb, {})
+def limit_outputs(nb, max_lines: int = 1000, max_chars: int = 100_000, max_traceback: int = 100) -> None:
+    """nbgrader's LimitOutput (1000 stream lines per cell, 100 traceback lines), plus a
+    cap on characters, so one endless line cannot flood the grader either."""
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        lines, kept = 0, []
+        for output in cell.outputs:
+            if output.output_type == "stream":
+                if lines >= max_lines:
+                    continue
+                text = output.text.split("\n")
+                if lines + len(text) > max_lines:
+                    text = text[:max_lines - lines - 1] + ["... Output truncated ..."]
+                lines += len(text)
+                output.text = "\n".join(text)
+                if len(output.text) > max_chars:
+                    output.text = output.text[:max_chars] + "\n... Output truncated ..."
+            elif output.output_type == "error" and len(output.traceback) > max_traceback:
+                start = max_traceback // 2
+                output.traceback = (output.traceback[:start] + ["... Traceback truncated ..."]
+                                    + output.traceback[-(max_traceback - start - 1):])
+            kept.append(output)
+        cell.outputs = kept
 
 
 def run_in_sandbox(job_file: str) -> int:

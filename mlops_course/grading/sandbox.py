@@ -136,6 +136,7 @@ class SandboxExecutor:
         self.image = grader_image(self.client, log)
         self.mounts = environment_mounts()
         self._lock = threading.Lock()
+        self.run_label = f"{COURSE_LABEL}.grading-run={os.getpid()}-{id(self):x}"
 
     def container_options(self, job: ExecutionJob) -> dict:
         import docker
@@ -154,7 +155,7 @@ class SandboxExecutor:
                          "JUPYTER_DATA_DIR": "/tmp/jupyter-data", "PYTHONDONTWRITEBYTECODE": "1",
                          "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin"},
             labels={COURSE_LABEL: "true", f"{COURSE_LABEL}.role": "grading-job",
-                    f"{COURSE_LABEL}.job": job.key},
+                    f"{COURSE_LABEL}.job": job.key, self.run_label.split("=")[0]: self.run_label.split("=")[1]},
             log_config=docker.types.LogConfig(type="json-file",
                                               config={"max-size": limits.log_size, "max-file": "1"}),
         )
@@ -207,11 +208,22 @@ class SandboxExecutor:
         return outcome
 
     def run(self, jobs: Iterable[ExecutionJob], on_done: Callable[[ExecutionJob, dict], None]) -> None:
-        with ThreadPoolExecutor(self.workers) as pool:
-            futures = {pool.submit(self._safe_execute, job): job for job in jobs}
-            for future in as_completed(futures):
-                with self._lock:
-                    on_done(futures[future], future.result())
+        try:
+            with ThreadPoolExecutor(self.workers) as pool:
+                futures = {pool.submit(self._safe_execute, job): job for job in jobs}
+                for future in as_completed(futures):
+                    with self._lock:
+                        on_done(futures[future], future.result())
+        finally:
+            self.sweep()
+
+    def sweep(self) -> None:
+        """Remove any container of this run that is still there (a failed removal)."""
+        for container in self.client.containers.list(all=True, filters={"label": self.run_label}):
+            try:
+                container.remove(force=True)
+            except Exception:
+                pass
 
     def _safe_execute(self, job: ExecutionJob) -> dict:
         try:
