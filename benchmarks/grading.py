@@ -26,14 +26,19 @@ GRADABLE = ["ada", "ben", "cleo"]
 
 
 def make_course(root: Path, submissions: int) -> list[str]:
+    """The example class (m0_setup), or for another module copies of its model answer."""
     shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
     shutil.copytree(REPO / "source" / ASSIGNMENT, root / "source" / ASSIGNMENT)
     students = []
     for index in range(submissions):
         example = GRADABLE[index % len(GRADABLE)]
         student = f"s{index:03d}-{example}"
-        shutil.copytree(REPO / "examples" / "submitted" / example / ASSIGNMENT,
-                        root / "submitted" / student / ASSIGNMENT)
+        folder = root / "submitted" / student / ASSIGNMENT
+        if (REPO / "examples" / "submitted" / example / ASSIGNMENT).is_dir():
+            shutil.copytree(REPO / "examples" / "submitted" / example / ASSIGNMENT, folder)
+        else:
+            folder.mkdir(parents=True)
+            shutil.copy(REPO / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", folder)
         students.append(student)
     return students
 
@@ -59,6 +64,9 @@ def execute_alone(root: Path, repeats: int = 3) -> float:
     from nbclient import NotebookClient
 
     path = root / "submitted" / "s000-ada" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    for extra in (root / "source" / ASSIGNMENT).iterdir():  # the files the notebook reads
+        if extra.is_file() and extra.suffix != ".ipynb" and not (path.parent / extra.name).exists():
+            shutil.copy(extra, path.parent / extra.name)
     times = []
     for _ in range(repeats):
         nb = nbformat.read(str(path), as_version=4)
@@ -70,11 +78,15 @@ def execute_alone(root: Path, repeats: int = 3) -> float:
 
 
 def main() -> int:
+    global ASSIGNMENT
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--submissions", type=int, default=20)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--no-sandbox", action="store_true", help="grade without the container sandbox")
+    parser.add_argument("--assignment", default=ASSIGNMENT,
+                        help="module to grade (default m0_setup, the example class; others: copies of the model answer)")
     args = parser.parse_args()
+    ASSIGNMENT = args.assignment
     sandbox = [] if not args.no_sandbox else ["--no-sandbox"]
     bin_dir = Path(sys.executable).parent
     with tempfile.TemporaryDirectory() as tmp:
