@@ -4,7 +4,6 @@ submissions, write feedback and the grades CSV, print a summary table."""
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 from .course import Course
 from .grading.export import export_csv

@@ -78,14 +78,25 @@ class GradedSubmission:
     manual: frozenset = frozenset()
 
 
-def submit_and_grade(course: Course, assignment: str, student: str, nb) -> GradedSubmission:
-    ensure_released(course, assignment)
+def put_submission(course: Course, assignment: str, student: str, nb=None, name: str | None = None,
+                   text: str | None = None) -> Path:
+    """Place one submission in submitted/<student>/<assignment>/ (replacing an earlier
+    one): a notebook, raw text (for broken files), or nothing (an empty folder)."""
     folder = course.submission_dir(student, assignment)
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
+    name = name or f"{assignment}.ipynb"
     if nb is not None:
-        nbformat.write(nb, str(folder / f"{assignment}.ipynb"))
+        nbformat.write(nb, str(folder / name))
+    if text is not None:
+        (folder / name).write_text(text)
+    return folder
+
+
+def submit_and_grade(course: Course, assignment: str, student: str, nb) -> GradedSubmission:
+    ensure_released(course, assignment)
+    put_submission(course, assignment, student, nb)
     result = grade(course, assignment, [student], Options(sandbox=False, workers=1, progress=False))[0]
     manual = frozenset(manual_grade_ids(course.source_notebook(assignment)))
     return GradedSubmission(

@@ -3,13 +3,12 @@ never stop the others; hidden tests are restored; grading twice changes nothing.
 from __future__ import annotations
 
 import json
-import shutil
 
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from conftest import ensure_released, replace_cells
+from conftest import put_submission, ensure_released, replace_cells
 from mlops_course.grading.pipeline import GradingSetupError, Options, grade
 from mlops_course.grading.seeds import student_seed
 
@@ -17,16 +16,8 @@ pytestmark = pytest.mark.slow
 A = "m0_setup"
 
 
-def put(course, student, nb=None, name=f"{A}.ipynb", text=None):
-    folder = course.submission_dir(student, A)
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
-    if nb is not None:
-        nbformat.write(nb, str(folder / name))
-    if text is not None:
-        (folder / name).write_text(text)
-    return folder
+def put(course, student, nb=None, name=None, text=None):
+    return put_submission(course, A, student, nb, name, text)
 
 
 def source_nb(course):

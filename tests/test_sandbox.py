@@ -2,13 +2,12 @@
 with a clear reason in its result and has no effect on the others."""
 from __future__ import annotations
 
-import shutil
 import socket
 
 import nbformat
 import pytest
 
-from conftest import ensure_released, replace_cells, skip_unless_parts
+from conftest import put_submission, ensure_released, replace_cells, skip_unless_parts
 from mlops_course.grading.pipeline import Options, grade
 from mlops_course.grading.sandbox import Limits, environment_mounts
 
@@ -16,15 +15,8 @@ pytestmark = pytest.mark.slow
 A = "m0_setup"
 
 
-def put(course, student, nb=None, name=f"{A}.ipynb", text=None):
-    folder = course.submission_dir(student, A)
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
-    if nb is not None:
-        nbformat.write(nb, str(folder / name))
-    if text is not None:
-        (folder / name).write_text(text)
+def put(course, student, nb=None, name=None, text=None):
+    return put_submission(course, A, student, nb, name, text)
 
 
 def probe(condition: str) -> str:
