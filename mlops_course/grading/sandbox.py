@@ -155,7 +155,8 @@ class SandboxExecutor:
                          "JUPYTER_DATA_DIR": "/tmp/jupyter-data", "PYTHONDONTWRITEBYTECODE": "1",
                          "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin"},
             labels={COURSE_LABEL: "true", f"{COURSE_LABEL}.role": "grading-job",
-                    f"{COURSE_LABEL}.job": job.key, self.run_label.split("=")[0]: self.run_label.split("=")[1]},
+                    f"{COURSE_LABEL}.job": job.key, f"{COURSE_LABEL}.workdir": str(job.workdir),
+                    self.run_label.split("=")[0]: self.run_label.split("=")[1]},
             log_config=docker.types.LogConfig(type="json-file",
                                               config={"max-size": limits.log_size, "max-file": "1"}),
         )
