@@ -83,11 +83,12 @@ def main() -> int:
     parser.add_argument("--submissions", type=int, default=20)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--no-sandbox", action="store_true", help="grade without the container sandbox")
+    parser.add_argument("--cpus", default="1", help="sandbox CPUs per notebook (mlops-course grade --cpus)")
     parser.add_argument("--assignment", default=ASSIGNMENT,
                         help="module to grade (default m0_setup, the example class; others: copies of the model answer)")
     args = parser.parse_args()
     ASSIGNMENT = args.assignment
-    sandbox = [] if not args.no_sandbox else ["--no-sandbox"]
+    sandbox = ["--cpus", args.cpus] if not args.no_sandbox else ["--no-sandbox"]
     bin_dir = Path(sys.executable).parent
     with tempfile.TemporaryDirectory() as tmp:
         ours, plain = Path(tmp, "ours"), Path(tmp, "plain")
