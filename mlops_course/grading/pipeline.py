@@ -197,8 +197,9 @@ def grade(course: Course, assignment: str, students: list[str] | None = None,
             _remove_docker_leftovers(student, assignment)
         reason = _reason(outcomes[student])
         seconds = sum(o.get("seconds", 0) for o in outcomes[student])
-        if not all(_executed_file(course, student, assignment, n) for n in notebooks):
-            infrastructure = any(o.get("status") == "failed" for o in outcomes[student])
+        infrastructure = any(o.get("status") == "failed" for o in outcomes[student])
+        if infrastructure or not all(_executed_file(course, student, assignment, n) for n in notebooks):
+            # the grader failed, not the student: recorded, and tried again by the next run
             finish(student, seed, ledger.ERROR, reason or "the notebook produced no output", seconds=seconds,
                    final=not infrastructure)
         else:

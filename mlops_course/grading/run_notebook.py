@@ -137,13 +137,23 @@ def execute(job: dict) -> dict:
     nb = nbformat.read(job["input"], as_version=4)
     saved_env = {key: os.environ.get(key) for key in job.get("env", {})}
     os.environ.update(job.get("env", {}))
-    executor = make_client(nb, job)
     started = time.monotonic()
     outcome = {"status": "executed", "reason": None}
-    clock = WallClock(executor, job.get("wall_clock", 900))
+    executor = clock = None
     try:
-        with clock:
-            executor.execute()
+        for attempt in (1, 2):
+            executor = make_client(nb, job)
+            clock = WallClock(executor, job.get("wall_clock", 900))
+            try:
+                with clock:
+                    executor.execute()
+                break
+            except RuntimeError as exc:
+                # a kernel that dies before its first reply never ran student code
+                # (e.g. a port race between kernels starting at once): start it again once
+                if attempt == 2 or "before replying to kernel_info" not in str(exc):
+                    raise
+                kill_tree(kernel_pid(executor))
     except DeadKernelError:
         outcome = {"status": "kernel_died",
                    "reason": "the kernel died while running the notebook (a crash, os._exit, or "
