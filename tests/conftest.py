@@ -136,28 +136,28 @@ def replace_cells(nb, replacements: dict[str, str]):
 _cache: dict = {}
 
 
+def _graded_once(course: Course, kind: str, notebook_path) -> callable:
+    """A function that grades one version of an assignment's notebook as a submission,
+    once per assignment and session."""
+    def run(assignment: str) -> GradedSubmission:
+        key = (kind, assignment)
+        if key not in _cache:
+            nb = nbformat.read(str(notebook_path(assignment)), as_version=4)
+            _cache[key] = submit_and_grade(course, assignment, f"{kind}-{assignment}", nb)
+        return _cache[key]
+    return run
+
+
 @pytest.fixture(scope="session")
 def graded_source(course):
     """Grade the source notebook (solutions filled in) as a submission, once per assignment."""
-    def run(assignment: str) -> GradedSubmission:
-        key = ("source", assignment)
-        if key not in _cache:
-            nb = nbformat.read(str(course.source_notebook(assignment)), as_version=4)
-            _cache[key] = submit_and_grade(course, assignment, f"source-{assignment}", nb)
-        return _cache[key]
-    return run
+    return _graded_once(course, "source", course.source_notebook)
 
 
 @pytest.fixture(scope="session")
 def graded_release(course):
     """Grade the blank release as a submission, once per assignment."""
-    def run(assignment: str) -> GradedSubmission:
-        key = ("release", assignment)
-        if key not in _cache:
-            nb = nbformat.read(str(course.release_notebook(assignment)), as_version=4)
-            _cache[key] = submit_and_grade(course, assignment, f"release-{assignment}", nb)
-        return _cache[key]
-    return run
+    return _graded_once(course, "release", course.release_notebook)
 
 
 @pytest.fixture
