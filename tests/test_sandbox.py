@@ -47,6 +47,10 @@ def attack_results(course, listener):
         "fork-bomb": replace_cells(good, {"q_cace": "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"}),
         "disk-filler": replace_cells(good, {"q_cace": "with open('filler.bin', 'wb') as f:\n    while True:\n        f.write(b'0' * 2**20)"}),
         "output-flood": replace_cells(good, {"q_cace": "for i in range(200_000):\n    print('x' * 100)\nq_cace = 'a'"}),
+        "one-huge-output": replace_cells(good, {"q_cace": "print('x' * (100 * 2**20))\nq_cace = 'a'"}),
+        "reads-hidden-tests": replace_cells(good, {"q_small_box": probe(
+            "any(name.endswith('.ipynb') for folder in (os.path.dirname(os.getcwd()), '/tmp') "
+            "for _, _, names in os.walk(folder) for name in names)")}),
         "network": replace_cells(good, {"q_small_box": probe(f"socket.create_connection(('127.0.0.1', {listener}), timeout=3) is not None")}),
         "reads-other-student": replace_cells(good, {"q_small_box": probe(f"bool(open({str(course.submission_dir('good', A) / (A + '.ipynb'))!r}).read())")}),
         "reads-gradebook": replace_cells(good, {"q_small_box": probe(f"bool(open({str(course.root / 'gradebook.db')!r}, 'rb').read(16))")}),
@@ -97,15 +101,16 @@ def test_a_memory_bomb_is_reported_as_such(attack_results):
     assert "memory" in reason or "kernel died" in reason, reason
 
 
-def test_a_flood_of_output_is_cut_and_still_graded(course, attack_results):
-    result = attack_results["output-flood"]
-    assert result.status == "graded" and result.score == full(result)
-    executed = course.root / "grading" / "executed" / "output-flood" / A / f"{A}.ipynb"
+@pytest.mark.parametrize("student", ["output-flood", "one-huge-output"])
+def test_a_flood_of_output_is_cut_and_still_graded(course, attack_results, student):
+    result = attack_results[student]
+    assert result.status == "graded" and result.score == full(result), result.reason
+    executed = course.root / "grading" / "executed" / student / A / f"{A}.ipynb"
     assert executed.stat().st_size < 2_000_000, "outputs must be cut to nbgrader's limits"
 
 
 @pytest.mark.parametrize("student", ["network", "reads-other-student", "reads-gradebook", "reads-source",
-                                     "writes-outside"])
+                                     "reads-hidden-tests", "writes-outside"])
 def test_the_sandbox_has_no_network_and_sees_only_its_own_submission(course, attack_results, student):
     result = attack_results[student]
     assert result.status == "graded", result.reason

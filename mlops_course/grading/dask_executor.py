@@ -93,14 +93,14 @@ def _execute_shipped(job: dict, archive: bytes, sandbox: dict | None = None) -> 
     outcome with the executed notebook's bytes under ``"notebook"``."""
     with tempfile.TemporaryDirectory(prefix="mlops-course-job-") as tmp:
         workdir = Path(tmp) / "work"
-        workdir.mkdir()
         with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
-            tar.extractall(workdir, filter="data")
+            tar.extractall(tmp, filter="data")  # work/... and input/<notebook>
+        workdir.mkdir(exist_ok=True)
         if sandbox is not None:  # the sandbox's unprivileged user reads the (read-only) copy
             os.chmod(tmp, 0o755)
             for path in [workdir, *workdir.rglob("*")]:
                 os.chmod(path, 0o755 if path.is_dir() else 0o644)
-        local = dict(job, input=str(workdir / Path(job["input"]).name), workdir=str(workdir),
+        local = dict(job, input=str(Path(tmp) / "input" / Path(job["input"]).name), workdir=str(workdir),
                      output=str(Path(tmp) / "out" / "executed.ipynb"))
         outcome = _execute_shared(local, sandbox)
         output = Path(local["output"])
@@ -120,7 +120,8 @@ def _pack(job: ExecutionJob) -> bytes:
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         for path in sorted(Path(job.workdir).rglob("*")):
             if path.is_file() and not path.is_symlink():
-                tar.add(path, arcname=str(path.relative_to(job.workdir)), recursive=False)
+                tar.add(path, arcname=f"work/{path.relative_to(job.workdir)}", recursive=False)
+        tar.add(job.input, arcname=f"input/{Path(job.input).name}", recursive=False)
     data = buffer.getvalue()
     if len(data) > SHIP_LIMIT:
         raise DaskSetupError(f"the working folder of {job.key} is {len(data) >> 20} MB compressed: "

@@ -97,6 +97,11 @@ def _remove_docker_leftovers(student: str, assignment: str) -> None:
         pass
 
 
+def prepared_notebook(course: Course, student: str, assignment: str, notebook: str):
+    """Where the notebook to execute (hidden tests restored, parameters injected) waits."""
+    return course.grading / "work" / student / f".{assignment}.prepared" / f"{notebook}.ipynb"
+
+
 def _prepare(course, config, student, assignment, notebooks, options):
     """Main-process half of a job: returns ExecutionJobs (one per notebook)."""
     seed = student_seed(student, assignment)
@@ -115,7 +120,9 @@ def _prepare(course, config, student, assignment, notebooks, options):
         nb = read_submitted_notebook(course, student, assignment, notebook)
         nb = restore_grading_cells(nb, config, course, assignment, notebook, student)
         nb = inject_parameters(nb, {"FAST": options.fast, "SEED": seed})
-        prepared = workdir / f".{notebook}.prepared.ipynb"
+        # beside the working folder, not in it: the sandbox mounts only the working folder,
+        # and the kernel has no business reading the hidden tests it will be sent
+        prepared = prepared_notebook(course, student, assignment, notebook)
         write_notebook(nb, prepared)
         jobs.append(ExecutionJob(
             key=f"{student}/{assignment}/{notebook}",
@@ -161,6 +168,7 @@ def grade(course: Course, assignment: str, students: list[str] | None = None,
         ledger.save(course, result)
         results[student] = result
         shutil.rmtree(course.grading / "work" / student / assignment, ignore_errors=True)
+        shutil.rmtree(prepared_notebook(course, student, assignment, "x").parent, ignore_errors=True)
 
     bar = _progress(len(students), assignment, options.progress)
     jobs, owner, outcomes, expected = [], {}, {}, {}

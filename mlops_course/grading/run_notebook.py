@@ -1,8 +1,8 @@
 """Execute one prepared notebook the way nbgrader autograde would.
 
-Used in two places: inside the grading workers (one import, many notebooks) and as a
-command in the grading sandbox (``python -m mlops_course.grading.run_notebook JOB.json``).
-It imports no gradebook code and reads only the job's own notebook and working folder.
+Used by the grading workers (one import, many notebooks) with a local kernel, and by
+the grading sandbox with a kernel in a container (``container_kernel``). It imports
+no gradebook code and reads only the job's own notebook and working folder.
 
 Limits: nbgrader's per-cell timeout (the cell is interrupted, the notebook goes on),
 and a whole-notebook wall clock (the kernel and everything it started are killed).
@@ -10,6 +10,7 @@ When the kernel dies, every grade cell that did not run gets an error output, so
 that it cannot score (nbgrader counts a test cell without error as passed)."""
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -65,7 +66,8 @@ def kill_tree(pid: int | None) -> None:
 
 
 class WallClock:
-    """Kill the kernel's process tree when the whole notebook runs too long."""
+    """Stop the kernel (its process tree, or its sandbox container) when the whole
+    notebook runs too long."""
 
     def __init__(self, executor, seconds: float):
         self.executor, self.seconds = executor, seconds
@@ -76,7 +78,7 @@ class WallClock:
     def _watch(self):
         if not self._done.wait(self.seconds):
             self.fired = True
-            kill_tree(kernel_pid(self.executor))
+            stop_kernel(self.executor)
 
     def __enter__(self):
         self._thread.start()
@@ -84,6 +86,26 @@ class WallClock:
 
     def __exit__(self, *exc):
         self._done.set()
+
+
+def stop_kernel(executor) -> None:
+    """Kill the kernel and everything it started, wherever it runs."""
+    provisioner = getattr(getattr(executor, "km", None), "provisioner", None)
+    if hasattr(provisioner, "kill_now"):  # a sandbox container (container_kernel)
+        provisioner.kill_now()
+    else:
+        kill_tree(kernel_pid(executor))
+
+
+def release_client(executor) -> None:
+    """Close the client's channels (nbclient leaves them open with a kernel manager it
+    was given) and drop its exit hook, so no thread or socket outlives the job."""
+    import atexit
+
+    atexit.unregister(executor._cleanup_kernel)
+    client = getattr(executor, "kc", None)
+    if client is not None and client.channels_running:
+        client.stop_channels()
 
 
 def _skip_slow_optional_imports() -> None:
@@ -108,41 +130,79 @@ def _record_error_reply(cell=None, execute_reply=None, **_):
                                    ["ERROR: An error occurred while showtraceback was disabled"]))
 
 
-def make_client(nb, job: dict):
+KERNEL_ARGUMENTS = ("--HistoryManager.hist_file=:memory:",)
+MAX_OUTPUT_BYTES = 32 * 2**20  # outputs kept per notebook; a flood beyond is dropped as it arrives
+TRUNCATED = "... Output truncated: the notebook printed more than the grader keeps ..."
+
+
+@functools.lru_cache(maxsize=None)
+def _client_class():
+    """nbclient's NotebookClient, keeping at most MAX_OUTPUT_BYTES of outputs per
+    notebook (the flood is dropped as it arrives, so it never fills the grader's memory)."""
+    from nbclient import NotebookClient
+    from nbformat.v4 import new_output
+
+    class CappedNotebookClient(NotebookClient):
+        kept_bytes = 0
+        truncated = False
+
+        def output(self, outs, msg, display_id, cell_index):
+            content = msg.get("content", {})
+            size = len(str(content.get("text", ""))) + sum(len(str(v)) for v in content.get("data", {}).values()) \
+                + sum(len(str(line)) for line in content.get("traceback", []))
+            if self.kept_bytes + size > MAX_OUTPUT_BYTES and msg.get("msg_type") != "error":
+                if not self.truncated:
+                    self.truncated = True
+                    outs.append(new_output("stream", name="stderr", text=TRUNCATED + "\n"))
+                return None
+            self.kept_bytes += size
+            return super().output(outs, msg, display_id, cell_index)
+
+    return CappedNotebookClient
+
+
+def make_client(nb, job: dict, km=None):
     """An nbclient configured like nbgrader's Execute preprocessor (per-cell timeout that
     interrupts the cell and goes on, errors allowed, history in memory), importing
-    nbclient only (nbgrader's package import costs half a second per sandboxed job)."""
-    from nbclient import NotebookClient
-
-    return NotebookClient(
-        nb, timeout=job["cell_timeout"], kernel_name="python3", allow_errors=True,
+    nbclient only (nbgrader's package import costs half a second per job). ``km``: a
+    kernel manager to use (e.g. a sandbox container's) instead of a local kernel."""
+    return _client_class()(
+        nb, km=km, timeout=job["cell_timeout"], kernel_name="python3", allow_errors=True,
         interrupt_on_timeout=True,
         error_on_timeout={"ename": "CellTimeoutError", "evalue": "",
                           "traceback": ["CellTimeoutError: No reply from kernel before timeout"]},
         # a slow answer from a busy kernel is not the student's fault: wait longer for
         # outputs than nbgrader's 4 s, and never abort the whole notebook for it
         iopub_timeout=20, raise_on_iopub_timeout=False,
-        extra_arguments=["--HistoryManager.hist_file=:memory:"],
+        extra_arguments=list(KERNEL_ARGUMENTS),
         on_cell_executed=_record_error_reply,
+        # a container kernel is thrown away with its container: no polite shutdown
+        shutdown_kernel="immediate" if km is not None else "graceful",
         resources={"metadata": {"path": job["workdir"]}},
     )
 
 
-def execute(job: dict) -> dict:
-    """Run ``job["input"]`` in ``job["workdir"]``, write ``job["output"]``; return the outcome."""
+def execute(job: dict, kernel_manager=None) -> dict:
+    """Run ``job["input"]``, write ``job["output"]``; return the outcome.
+
+    Without ``kernel_manager`` the kernel is a local process in ``job["workdir"]`` with
+    ``job["env"]``; with it (a factory of kernel managers, e.g. for sandbox containers),
+    the kernel runs wherever the manager puts it, which sets its environment itself."""
     _skip_slow_optional_imports()
     import nbformat
     from nbclient.exceptions import DeadKernelError
 
     nb = nbformat.read(job["input"], as_version=4)
-    saved_env = {key: os.environ.get(key) for key in job.get("env", {})}
-    os.environ.update(job.get("env", {}))
+    local = kernel_manager is None
+    saved_env = {key: os.environ.get(key) for key in job.get("env", {})} if local else {}
+    if local:
+        os.environ.update(job.get("env", {}))
     started = time.monotonic()
     outcome = {"status": "executed", "reason": None}
     executor = clock = None
     try:
         for attempt in (1, 2):
-            executor = make_client(nb, job)
+            executor = make_client(nb, job, None if local else kernel_manager())
             clock = WallClock(executor, job.get("wall_clock", 900))
             try:
                 with clock:
@@ -153,7 +213,8 @@ def execute(job: dict) -> dict:
                 # (e.g. a port race between kernels starting at once): start it again once
                 if attempt == 2 or "before replying to kernel_info" not in str(exc):
                     raise
-                kill_tree(kernel_pid(executor))
+                stop_kernel(executor)
+                release_client(executor)
     except DeadKernelError:
         outcome = {"status": "kernel_died",
                    "reason": "the kernel died while running the notebook (a crash, os._exit, or "
@@ -161,19 +222,22 @@ def execute(job: dict) -> dict:
     except Exception as exc:  # e.g. a kernel that never starts, or one killed mid-reply
         outcome = {"status": "failed", "reason": f"execution failed: {type(exc).__name__}: {exc}"[:500]}
     finally:
-        kill_tree(kernel_pid(executor))  # nothing the student started outlives the job
+        if executor is not None:
+            stop_kernel(executor)  # nothing the student started outlives the job
+            release_client(executor)
         for key, value in saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-    if clock.fired:
+    if clock is not None and clock.fired:
         outcome = {"status": "wall_clock",
                    "reason": f"the notebook ran longer than the {job.get('wall_clock')} s limit for a "
                              "whole notebook and was stopped (an endless loop or very slow code?); "
                              "the cells after that did not run"}
     if outcome["status"] != "executed":
         mark_unexecuted_grade_cells(nb, outcome["reason"])
+    limit_outputs(nb)
     outcome["timeouts"] = timed_out_cells(nb)
     outcome["seconds"] = round(time.monotonic() - started, 2)
     output = Path(job["output"])
@@ -217,45 +281,8 @@ def limit_outputs(nb, max_lines: int = 1000, max_chars: int = 100_000, max_trace
         cell.outputs = kept
 
 
-def run_in_sandbox(job_file: str) -> int:
-    """Inside the grading container: copy the read-only job folder into the size-capped
-    /work, execute there, and print the outcome and executed notebook on stdout."""
-    import shutil
-
-    import nbformat
-
-    from .sandbox import RESULT_BEGIN, RESULT_END
-
-    job = json.loads(Path(job_file).read_text())
-    source = Path(job_file).parent
-    for path in sorted(source.rglob("*")):  # plain copies: /work belongs to root, no copystat
-        target = Path(job["workdir"]) / path.relative_to(source)
-        if path.is_dir():
-            target.mkdir(parents=True, exist_ok=True)
-        elif path.name != Path(job_file).name:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target)
-    job["input"] = str(Path(job["workdir"]) / Path(job["input"]).name)
-    job["output"] = str(Path("/tmp") / "executed.ipynb")
-    outcome = execute(job)
-    nb = nbformat.read(job["output"], as_version=4)
-    limit_outputs(nb)
-    # Nothing the student started may write after this point (kill(-1) spares PID 1 and us).
-    import signal
-    try:
-        os.kill(-1, signal.SIGKILL)
-    except OSError:
-        pass
-    sys.stdout.write("\n" + RESULT_BEGIN + json.dumps({"outcome": outcome, "notebook": nbformat.writes(nb)})
-                     + RESULT_END + "\n")
-    sys.stdout.flush()
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "--sandbox":
-        return run_in_sandbox(argv[1])
     job = json.loads(Path(argv[0]).read_text())
     outcome = execute(job)
     print(json.dumps(outcome))

@@ -1,16 +1,24 @@
-"""The grading sandbox: every submission executes in its own Docker container.
+"""The grading sandbox: every submission's kernel runs in its own Docker container.
 
 - no network (``network_mode="none"``), read-only root filesystem, all capabilities
   dropped, no new privileges, an unprivileged user (nobody, 65534);
-- memory (no swap), CPU and process-count limits; a whole-notebook wall clock
-  (inside, in ``run_notebook``, and outside as a backstop);
-- only its own prepared notebook and assignment files are mounted (read-only, at
-  /job); it works on a size-capped tmpfs copy (/work) and has a small /tmp; other
-  submissions, the gradebook, ``source/`` and the course folder are not there;
+- memory (no swap), CPU and process-count limits; a whole-notebook wall clock that
+  kills the container, besides nbgrader's per-cell timeout;
+- only the submission's own working folder (its files and the assignment's, no
+  notebook) is mounted, read-only, at /sandbox/job; the kernel works on a size-capped
+  tmpfs copy (/sandbox/work) and has a small /tmp; other submissions, the gradebook, ``source/``,
+  the course folder and the notebook with its hidden tests are not there;
 - the course's Python environment is mounted read-only at the same paths, so the
-  container runs exactly the versions this machine grades with;
-- the executed notebook comes back on the container's stdout, whose size is capped
-  by the log driver; outputs are cut to nbgrader's limits inside.
+  kernel runs exactly the versions this machine grades with;
+- the notebook client stays in the grader and talks to the kernel over Unix sockets
+  in a private folder (``container_kernel``): one container and one kernel start per
+  submission and nothing else, so the sandbox costs about what a plain kernel does.
+  Outputs are kept up to ``run_notebook.MAX_OUTPUT_BYTES`` as they arrive, then cut
+  to nbgrader's limits; one output message can be no bigger than what the kernel
+  can build inside its memory limit.
+
+``run`` keeps ``workers`` notebooks executing and as many kernels booting ahead of
+them, so a kernel's start-up overlaps another notebook's run.
 
 The grading image is the course base image (``mlops_course.docker_images``) plus the
 system tools some modules need (Prometheus/promtool, Node.js), built once and cached.
@@ -19,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 import sys
 import threading
@@ -32,9 +39,11 @@ from ..runtime import COURSE_LABEL
 from .executor import ExecutionJob
 
 GRADER_REPO = "mlops-course/grader"
-RESULT_BEGIN = "=====MLOPS-COURSE-RESULT-BEGIN====="
-RESULT_END = "=====MLOPS-COURSE-RESULT-END====="
 NOBODY = "65534:65534"
+# Inside the container, apart from the environment's own paths (a checkout under
+# /work must not appear inside the student's working folder).
+JOB_DIR = "/sandbox/job"      # the working folder, read-only
+WORK_DIR = "/sandbox/work"    # its size-capped copy, where the kernel runs
 
 DOCKERFILE = """\
 ARG BASE_IMAGE=python:3.11-slim
@@ -63,7 +72,7 @@ class Limits:
     pids: int = 256
     work_size: str = "512m"     # the tmpfs working copy
     tmp_size: str = "128m"
-    log_size: str = "64m"       # cap on what comes back (stdout)
+    log_size: str = "1m"        # the container's own log (the kernel's stderr)
 
 
 def _client():
@@ -114,16 +123,6 @@ def environment_mounts() -> dict[str, dict]:
     return {str(p): {"bind": str(p), "mode": "ro"} for p in sorted(keep)}
 
 
-def parse_result(logs: str) -> tuple[dict, str] | None:
-    """The outcome and executed notebook the runner printed last, if complete."""
-    end = logs.rfind(RESULT_END)
-    begin = logs.rfind(RESULT_BEGIN, 0, end)
-    if begin < 0 or end < 0:
-        return None
-    payload = json.loads(logs[begin + len(RESULT_BEGIN):end])
-    return payload["outcome"], payload["notebook"]
-
-
 class SandboxExecutor:
     """Run each job in a fresh container; ``workers`` containers at a time."""
 
@@ -143,13 +142,13 @@ class SandboxExecutor:
 
         limits = self.limits
         volumes = dict(self.mounts)
-        volumes[str(job.workdir)] = {"bind": "/job", "mode": "ro"}
+        volumes[str(job.workdir)] = {"bind": JOB_DIR, "mode": "ro"}
         options = dict(
             network_mode="none", read_only=True, user=NOBODY, cap_drop=["ALL"],
             security_opt=["no-new-privileges"], mem_limit=limits.memory, memswap_limit=limits.memory,
             nano_cpus=int(limits.cpus * 1e9), pids_limit=limits.pids, init=True,
-            tmpfs={"/work": f"size={limits.work_size},mode=1777", "/tmp": f"size={limits.tmp_size},mode=1777"},
-            volumes=volumes, working_dir="/work",
+            tmpfs={WORK_DIR: f"size={limits.work_size},mode=1777", "/tmp": f"size={limits.tmp_size},mode=1777"},
+            volumes=volumes,  # no working_dir: Docker would make the tmpfs 0755 (the kernel cds there)
             environment={**job.env, "HOME": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib",
                          "IPYTHONDIR": "/tmp/ipython", "JUPYTER_RUNTIME_DIR": "/tmp/jupyter",
                          "JUPYTER_DATA_DIR": "/tmp/jupyter-data", "PYTHONDONTWRITEBYTECODE": "1",
@@ -166,52 +165,51 @@ class SandboxExecutor:
             options["network_mode"] = "host"
         return options
 
-    def execute(self, job: ExecutionJob) -> dict:
-        inside = {**job.to_dict(), "input": f"/job/{job.input.name}", "workdir": "/work", "output": None}
-        (job.workdir / ".job.json").write_text(json.dumps(inside))
-        command = [sys.executable, "-m", "mlops_course.grading.run_notebook", "--sandbox", "/job/.job.json"]
-        container = self.client.containers.create(self.image, command, **self.container_options(job))
+    def execute(self, job: ExecutionJob, gate: threading.Semaphore | None = None) -> dict:
+        """Run one job: its kernel in a fresh container, the notebook client here.
+
+        With ``gate``, the container and its kernel start first and the notebook waits
+        for a free slot of the gate, so a kernel boots while another notebook runs."""
+        from jupyter_core.utils import run_sync
+
+        from . import run_notebook
+        from .container_kernel import ContainerKernelManager
+
+        spec = {"client": self.client, "image": self.image, "options": self.container_options(job)}
+        managers = []
+
+        def kernel_manager():
+            managers.append(ContainerKernelManager(spec))
+            return managers[-1]
+
         try:
-            container.start()
-            try:
-                status = container.wait(timeout=job.wall_clock + 60)
-            except Exception:  # the backstop: the runner's own wall clock did not stop it
-                container.kill()
-                status = {"StatusCode": -1}
-            container.reload()
-            oom = container.attrs.get("State", {}).get("OOMKilled", False)
-            logs = container.logs(stdout=True, stderr=False).decode(errors="replace")
-            stderr = container.logs(stdout=False, stderr=True).decode(errors="replace")
-        finally:
-            container.remove(force=True)
-        result = None
-        try:
-            result = parse_result(logs)
-        except (ValueError, KeyError):
-            result = None
-        if result is None:
-            tail = " | ".join(stderr.strip().splitlines()[-3:])[:400]
-            if oom:
-                reason = f"the notebook used more than the {self.limits.memory} memory limit and was stopped"
-            elif status.get("StatusCode") == -1:
-                reason = f"the sandbox ran longer than {job.wall_clock} s and was stopped"
+            if gate is not None:
+                run_sync(kernel_manager().start_kernel)(extra_arguments=list(run_notebook.KERNEL_ARGUMENTS))
+                started = iter(managers[:1])
+                with gate:
+                    outcome = run_notebook.execute({**job.to_dict(), "workdir": WORK_DIR},
+                                                   lambda: next(started, None) or kernel_manager())
             else:
-                reason = (f"the sandbox returned no result (exit code {status.get('StatusCode')}; "
-                          f"too much output?) {tail}").strip()
-            return {"status": "failed", "reason": reason}
-        outcome, notebook = result
+                outcome = run_notebook.execute({**job.to_dict(), "workdir": WORK_DIR}, kernel_manager)
+        finally:
+            for km in managers:
+                km.remove()
+        if outcome.get("status") == "failed" and managers:  # the kernel's last words, for the lecturer
+            tail = " | ".join(managers[-1].kernel_log.strip().splitlines()[-3:])[:400]
+            if tail:
+                outcome["reason"] = f"{outcome.get('reason')} (kernel log: {tail})"
+        oom = any(km.oom_killed for km in managers)
         if oom and outcome.get("status") != "executed":
-            outcome["reason"] = (f"out of memory (limit {self.limits.memory}): " + (outcome.get("reason") or ""))
-        job.output.parent.mkdir(parents=True, exist_ok=True)
-        tmp = job.output.with_name(f".{job.output.name}.tmp")
-        tmp.write_text(notebook)
-        tmp.replace(job.output)
+            outcome["reason"] = (f"the notebook used more than the {self.limits.memory} memory limit and "
+                                 "was stopped: " + (outcome.get("reason") or ""))
         return outcome
 
     def run(self, jobs: Iterable[ExecutionJob], on_done: Callable[[ExecutionJob, dict], None]) -> None:
+        """``workers`` notebooks execute at once; as many kernels again boot ahead."""
+        gate = threading.Semaphore(self.workers)
         try:
-            with ThreadPoolExecutor(self.workers) as pool:
-                futures = {pool.submit(self._safe_execute, job): job for job in jobs}
+            with ThreadPoolExecutor(2 * self.workers) as pool:
+                futures = {pool.submit(self._safe_execute, job, gate): job for job in jobs}
                 for future in as_completed(futures):
                     with self._lock:
                         on_done(futures[future], future.result())
@@ -226,8 +224,8 @@ class SandboxExecutor:
             except Exception:
                 pass
 
-    def _safe_execute(self, job: ExecutionJob) -> dict:
+    def _safe_execute(self, job: ExecutionJob, gate=None) -> dict:
         try:
-            return self.execute(job)
+            return self.execute(job, gate)
         except Exception as exc:  # an engine error must not stop the other jobs
             return {"status": "failed", "reason": f"sandbox error: {type(exc).__name__}: {str(exc)[:300]}"}
