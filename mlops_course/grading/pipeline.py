@@ -171,30 +171,36 @@ def grade(course: Course, assignment: str, students: list[str] | None = None,
         shutil.rmtree(prepared_notebook(course, student, assignment, "x").parent, ignore_errors=True)
 
     bar = _progress(len(students), assignment, options.progress)
-    jobs, owner, outcomes, expected = [], {}, {}, {}
+    owner, outcomes, expected, to_grade = {}, {}, {}, []
     for student in students:
-        seed = student_seed(student, assignment)
         previous = None if options.force else ledger.load(course, assignment, student)
         if (previous and previous.final and previous.submission_sha == submission_sha[student]
                 and previous.source_sha == source_sha and previous.fast == options.fast):
             results[student] = previous   # graded before (e.g. by an interrupted run): keep it
             bar.update(1)
-            continue
-        try:
-            seed, student_jobs = _prepare(course, config, student, assignment, notebooks, options)
-        except SubmissionError as exc:
-            finish(student, seed, ledger.ERROR, str(exc))
-            bar.update(1)
-            continue
-        except Exception as exc:  # a notebook nbgrader cannot sanitise is the submission's problem
-            finish(student, seed, ledger.ERROR, f"could not prepare the notebook: {type(exc).__name__}: {exc}")
-            bar.update(1)
-            continue
-        expected[student] = len(student_jobs)
-        outcomes[student] = []
-        for job in student_jobs:
-            owner[job.key] = (student, seed)
-            jobs.append(job)
+        else:
+            to_grade.append(student)
+
+    def prepared_jobs():
+        """Each submission's jobs, prepared as the executor asks for them, so the first
+        notebooks run while the rest are still being prepared."""
+        for student in to_grade:
+            seed = student_seed(student, assignment)
+            try:
+                seed, student_jobs = _prepare(course, config, student, assignment, notebooks, options)
+            except SubmissionError as exc:
+                finish(student, seed, ledger.ERROR, str(exc))
+                bar.update(1)
+                continue
+            except Exception as exc:  # a notebook nbgrader cannot sanitise is the submission's problem
+                finish(student, seed, ledger.ERROR, f"could not prepare the notebook: {type(exc).__name__}: {exc}")
+                bar.update(1)
+                continue
+            expected[student] = len(student_jobs)
+            outcomes[student] = []
+            for job in student_jobs:
+                owner[job.key] = (student, seed)
+                yield job
 
     def on_done(job, outcome):
         student, seed = owner[job.key]
@@ -218,7 +224,8 @@ def grade(course: Course, assignment: str, students: list[str] | None = None,
                 finish(student, seed, ledger.ERROR, str(exc), final=False)
         bar.update(1)
 
-    make_executor(options).run(jobs, on_done)
+    if to_grade:
+        make_executor(options).run(prepared_jobs(), on_done)
     bar.close()
     return [results[s] for s in students]
 
