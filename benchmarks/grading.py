@@ -14,6 +14,7 @@ sizing note for a whole class.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -117,7 +118,15 @@ def main() -> int:
         t_ours, cpu_ours = run([str(bin_dir / "mlops-course"), "grade", ASSIGNMENT, "--workers",
                                 str(args.workers), "--quiet", *sandbox], ours)
         t_plain, cpu_plain = run([str(bin_dir / "nbgrader"), "autograde", ASSIGNMENT], plain)
-        same = scores(ours) == scores(plain)
+        ours_scores, plain_scores = scores(ours), scores(plain)
+        same = ours_scores == plain_scores
+        differ = {s: (ours_scores.get(s), plain_scores.get(s)) for s in sorted(set(ours_scores) | set(plain_scores))
+                  if ours_scores.get(s) != plain_scores.get(s)}
+        if differ:  # which ones, and why (the results ledger has the reason)
+            for student, (mine, theirs) in differ.items():
+                result = ours / "grading" / "results" / ASSIGNMENT / f"{student}.json"
+                reason = json.loads(result.read_text()).get("reason") if result.is_file() else "no result"
+                print(f"  {student}: mlops-course {mine}, nbgrader {theirs} ({reason})")
         alone, cpu_alone = execute_alone(ours, students)
     n = args.submissions
     mode = "no sandbox" if args.no_sandbox else "sandboxed"

@@ -56,6 +56,8 @@ def attack_results(course, listener):
         "reads-gradebook": replace_cells(good, {"q_small_box": probe(f"bool(open({str(course.root / 'gradebook.db')!r}, 'rb').read(16))")}),
         "reads-source": replace_cells(good, {"q_small_box": probe(f"bool(open({str(course.source_notebook(A))!r}).read())")}),
         "writes-outside": replace_cells(good, {"q_small_box": probe(f"open({str(course.root / 'pwned.txt')!r}, 'w').write('x') > 0 or open('/usr/pwned', 'w')")}),
+        # the one folder of the grader's disk it shares: its kernel's sockets
+        "writes-socket-folder": replace_cells(good, {"q_small_box": probe("open('/kernel/filler', 'w').write('x') > 0")}),
         "kernel-dies": replace_cells(good, {"environment_report": "import os\nos._exit(3)"}),
     }
     for student, nb in attacks.items():
@@ -110,7 +112,7 @@ def test_a_flood_of_output_is_cut_and_still_graded(course, attack_results, stude
 
 
 @pytest.mark.parametrize("student", ["network", "reads-other-student", "reads-gradebook", "reads-source",
-                                     "reads-hidden-tests", "writes-outside"])
+                                     "reads-hidden-tests", "writes-outside", "writes-socket-folder"])
 def test_the_sandbox_has_no_network_and_sees_only_its_own_submission(course, attack_results, student):
     result = attack_results[student]
     assert result.status == "graded", result.reason

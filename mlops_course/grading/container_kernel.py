@@ -3,9 +3,10 @@
 Only the kernel (the process that runs student code) is in the container; the
 notebook client (nbclient) stays in the grader, so each submission costs one
 container and one kernel start, nothing more. The container has no network: the
-kernel's ZeroMQ sockets are Unix sockets (transport ``ipc``) in a small folder that
-is mounted into the container at /kernel; nothing else of this machine is shared
-with it but the read-only environment and the job's own files.
+kernel's ZeroMQ sockets are Unix sockets (transport ``ipc``) in a private folder
+that is mounted into the container at /kernel, and closed to the kernel once its
+sockets are there; nothing else of this machine is shared with it but the read-only
+environment and the job's own files.
 
 ``ContainerProvisioner`` is a jupyter_client kernel provisioner: interrupts and
 kills are container signals, the kernel's exit is the container's exit (watched
@@ -38,6 +39,7 @@ class ContainerProvisioner(LocalProvisioner):
     container = None
     exit_code: int | None = None
     oom_killed: bool = False
+    log: str = ""
     _exited: threading.Event | None = None
 
     @property
@@ -51,7 +53,7 @@ class ContainerProvisioner(LocalProvisioner):
         inside_file = Path(km.connection_file).with_name("kernel-inside.json")
         inside_file.write_text(json.dumps(inside))
         inside_file.chmod(0o644)  # read by the unprivileged kernel; the folder above is private
-        command = [cmd[0], "-m", "ipykernel_launcher", "-f", f"{KERNEL_DIR}/{inside_file.name}", *cmd[5:]]
+        command = [f"{KERNEL_DIR}/{inside_file.name}" if arg == km.connection_file else arg for arg in cmd]
         client, options = self.spec["client"], dict(self.spec["options"])
         options["volumes"] = {**options["volumes"],
                               str(Path(km.connection_file).parent): {"bind": KERNEL_DIR, "mode": "rw"}}
@@ -122,8 +124,6 @@ class ContainerProvisioner(LocalProvisioner):
     async def cleanup(self, restart: bool = False) -> None:
         self.remove()
 
-    log = ""
-
     def remove(self) -> None:
         """Stop the container, note whether it ran out of memory and its log, remove it."""
         if self.container is not None:
@@ -151,6 +151,13 @@ class ContainerKernelManager(AsyncKernelManager):
                          connection_file=str(sockets / "kernel.json"), transport_encryption="disabled",
                          **kwargs)
         self.spec = spec
+        self._sockets = sockets
+
+    def kernel_ready(self, **_: Any) -> None:
+        """nbclient's ``on_notebook_start`` hook: the kernel has bound its sockets and
+        no student code has run yet. From now on the kernel cannot write in the socket
+        folder (a host folder, not size-capped) nor swap its sockets for links."""
+        self._sockets.chmod(0o755)
 
     async def _async_pre_start_kernel(self, **kw: Any):
         if self.provisioner is None:
@@ -175,8 +182,3 @@ class ContainerKernelManager(AsyncKernelManager):
         if self.provisioner is not None:
             self.provisioner.remove()
         shutil.rmtree(self._socket_parent, ignore_errors=True)
-
-
-def container_provisioner(executor) -> ContainerProvisioner | None:
-    provisioner = getattr(getattr(executor, "km", None), "provisioner", None)
-    return provisioner if isinstance(provisioner, ContainerProvisioner) else None

@@ -176,6 +176,7 @@ def make_client(nb, job: dict, km=None):
         iopub_timeout=20, raise_on_iopub_timeout=False,
         extra_arguments=list(KERNEL_ARGUMENTS),
         on_cell_executed=_record_error_reply,
+        on_notebook_start=getattr(km, "kernel_ready", None),
         # a container kernel is thrown away with its container: no polite shutdown
         shutdown_kernel="immediate" if km is not None else "graceful",
         resources={"metadata": {"path": job["workdir"]}},
