@@ -85,7 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("grade", help="autograde the submissions of an assignment")
     p.add_argument("assignment")
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
-    p.add_argument("--workers", type=int, default=0, help="parallel executions (default: number of cores)")
+    p.add_argument("--workers", type=int, default=0,
+                   help="notebooks executing at once (default: number of cores); "
+                        "in the sandbox, as many kernels boot ahead")
     p.add_argument("--full", action="store_true", help="grade with FAST=False (slower, full-size work)")
     p.add_argument("--cell-timeout", type=int, default=None, help="seconds per cell (default: nbgrader_config.py)")
     p.add_argument("--wall-clock", type=int, default=900, help="seconds per whole notebook (default: 900)")
