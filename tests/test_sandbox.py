@@ -48,9 +48,12 @@ def attack_results(course, listener):
         "disk-filler": replace_cells(good, {"q_cace": "with open('filler.bin', 'wb') as f:\n    while True:\n        f.write(b'0' * 2**20)"}),
         "output-flood": replace_cells(good, {"q_cace": "for i in range(200_000):\n    print('x' * 100)\nq_cace = 'a'"}),
         "one-huge-output": replace_cells(good, {"q_cace": "print('x' * (100 * 2**20))\nq_cace = 'a'"}),
+        # any notebook in its folders (the course's environment, mounted read-only
+        # wherever the checkout is, e.g. under /tmp, has notebooks of its own)
         "reads-hidden-tests": replace_cells(good, {"q_small_box": probe(
-            "any(name.endswith('.ipynb') for folder in (os.path.dirname(os.getcwd()), '/tmp') "
-            "for _, _, names in os.walk(folder) for name in names)")}),
+            f"any(name.endswith('.ipynb') for folder in (os.path.dirname(os.getcwd()), '/tmp') "
+            f"for root, _, names in os.walk(folder) if not root.startswith({tuple(environment_mounts())!r}) "
+            "for name in names)")}),
         "network": replace_cells(good, {"q_small_box": probe(f"socket.create_connection(('127.0.0.1', {listener}), timeout=3) is not None")}),
         "reads-other-student": replace_cells(good, {"q_small_box": probe(f"bool(open({str(course.submission_dir('good', A) / (A + '.ipynb'))!r}).read())")}),
         "reads-gradebook": replace_cells(good, {"q_small_box": probe(f"bool(open({str(course.root / 'gradebook.db')!r}, 'rb').read(16))")}),
