@@ -97,6 +97,31 @@ def stop_kernel(executor) -> None:
         kill_tree(kernel_pid(executor))
 
 
+@functools.lru_cache(maxsize=None)
+def _local_kernel_class():
+    from jupyter_client.manager import AsyncKernelManager
+
+    class LocalKernel(AsyncKernelManager):
+        """A kernel on this machine whose sockets are Unix sockets in a private folder:
+        kernels that several workers start at once cannot race for the same TCP port,
+        and no other user of the machine can reach them."""
+
+        def __init__(self, **kwargs):
+            import tempfile
+
+            self.folder = Path(tempfile.mkdtemp(prefix="mlops-kernel-"))
+            super().__init__(kernel_name="python3", transport="ipc", ip=str(self.folder / "ipc"),
+                             connection_file=str(self.folder / "kernel.json"), transport_encryption="disabled",
+                             **kwargs)
+
+        def remove(self) -> None:
+            import shutil
+
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    return LocalKernel
+
+
 def release_client(executor) -> None:
     """Close the client's channels (nbclient leaves them open with a kernel manager it
     was given) and drop its exit hook, so no thread or socket outlives the job."""
@@ -201,9 +226,12 @@ def execute(job: dict, kernel_manager=None) -> dict:
     started = time.monotonic()
     outcome = {"status": "executed", "reason": None}
     executor = clock = None
+    local_kernels = []
     try:
         for attempt in (1, 2):
-            executor = make_client(nb, job, None if local else kernel_manager())
+            if local:
+                local_kernels.append(_local_kernel_class()())
+            executor = make_client(nb, job, local_kernels[-1] if local else kernel_manager())
             clock = WallClock(executor, job.get("wall_clock", 900))
             try:
                 with clock:
@@ -211,7 +239,7 @@ def execute(job: dict, kernel_manager=None) -> dict:
                 break
             except RuntimeError as exc:
                 # a kernel that dies before its first reply never ran student code
-                # (e.g. a port race between kernels starting at once): start it again once
+                # (e.g. one that crashed while starting): start it again once
                 if attempt == 2 or "before replying to kernel_info" not in str(exc):
                     raise
                 stop_kernel(executor)
@@ -226,6 +254,8 @@ def execute(job: dict, kernel_manager=None) -> dict:
         if executor is not None:
             stop_kernel(executor)  # nothing the student started outlives the job
             release_client(executor)
+        for km in local_kernels:
+            km.remove()
         for key, value in saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
