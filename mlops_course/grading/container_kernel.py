@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import signal
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
-from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 
+from .run_notebook import LocalKernel
 from .sandbox import JOB_DIR, WORK_DIR
 
 KERNEL_DIR = "/kernel"            # where the socket folder is mounted inside
@@ -139,25 +137,20 @@ class ContainerProvisioner(LocalProvisioner):
         return 1.0  # the container is thrown away anyway
 
 
-class ContainerKernelManager(AsyncKernelManager):
-    """An AsyncKernelManager whose kernel runs in a sandbox container over ipc sockets."""
+class ContainerKernelManager(LocalKernel):
+    """A kernel that runs in a sandbox container; its socket folder (private on this
+    machine) is mounted into the container."""
 
     def __init__(self, spec: dict, **kwargs: Any):
-        self._socket_parent = Path(tempfile.mkdtemp(prefix="mlops-kernel-"))  # private (0700)
-        sockets = self._socket_parent / "k"
-        sockets.mkdir()
-        sockets.chmod(0o777)  # the kernel's user creates its sockets here
-        super().__init__(kernel_name="python3", transport="ipc", ip=str(sockets / "ipc"),
-                         connection_file=str(sockets / "kernel.json"), transport_encryption="disabled",
-                         **kwargs)
+        super().__init__(**kwargs)
+        self.sockets.chmod(0o777)  # the kernel's user creates its sockets here
         self.spec = spec
-        self._sockets = sockets
 
     def kernel_ready(self, **_: Any) -> None:
         """nbclient's ``on_notebook_start`` hook: the kernel has bound its sockets and
         no student code has run yet. From now on the kernel cannot write in the socket
         folder (a host folder, not size-capped) nor swap its sockets for links."""
-        self._sockets.chmod(0o755)
+        self.sockets.chmod(0o755)
 
     async def _async_pre_start_kernel(self, **kw: Any):
         if self.provisioner is None:
@@ -181,4 +174,4 @@ class ContainerKernelManager(AsyncKernelManager):
         """Remove the container and the socket folder."""
         if self.provisioner is not None:
             self.provisioner.remove()
-        shutil.rmtree(self._socket_parent, ignore_errors=True)
+        super().remove()

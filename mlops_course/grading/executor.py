@@ -48,8 +48,7 @@ class LocalExecutor:
 
     def _pool(self, size: int) -> ProcessPoolExecutor:
         # spawn: workers must not inherit this process's threads, sockets or gradebook session
-        return ProcessPoolExecutor(size, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=run_notebook.warm_up)
+        return ProcessPoolExecutor(size, mp_context=multiprocessing.get_context("spawn"))
 
     def _run_pool(self, jobs, size, on_done) -> list[ExecutionJob]:
         """Run ``jobs`` on one pool; return the jobs lost to a broken pool."""

@@ -97,9 +97,9 @@ def _remove_docker_leftovers(student: str, assignment: str) -> None:
         pass
 
 
-def prepared_notebook(course: Course, student: str, assignment: str, notebook: str):
-    """Where the notebook to execute (hidden tests restored, parameters injected) waits."""
-    return course.grading / "work" / student / f".{assignment}.prepared" / f"{notebook}.ipynb"
+def prepared_folder(course: Course, student: str, assignment: str):
+    """Where the notebooks to execute (hidden tests restored, parameters injected) wait."""
+    return course.grading / "work" / student / f".{assignment}.prepared"
 
 
 def _prepare(course, config, student, assignment, notebooks, options):
@@ -122,7 +122,7 @@ def _prepare(course, config, student, assignment, notebooks, options):
         nb = inject_parameters(nb, {"FAST": options.fast, "SEED": seed})
         # beside the working folder, not in it: the sandbox mounts only the working folder,
         # and the kernel has no business reading the hidden tests it will be sent
-        prepared = prepared_notebook(course, student, assignment, notebook)
+        prepared = prepared_folder(course, student, assignment) / f"{notebook}.ipynb"
         write_notebook(nb, prepared)
         jobs.append(ExecutionJob(
             key=f"{student}/{assignment}/{notebook}",
@@ -168,7 +168,7 @@ def grade(course: Course, assignment: str, students: list[str] | None = None,
         ledger.save(course, result)
         results[student] = result
         shutil.rmtree(course.grading / "work" / student / assignment, ignore_errors=True)
-        shutil.rmtree(prepared_notebook(course, student, assignment, "x").parent, ignore_errors=True)
+        shutil.rmtree(prepared_folder(course, student, assignment), ignore_errors=True)
 
     bar = _progress(len(students), assignment, options.progress)
     owner, outcomes, expected, to_grade = {}, {}, {}, []

@@ -10,20 +10,31 @@ When the kernel dies, every grade cell that did not run gets an error output, so
 that it cannot score (nbgrader counts a test cell without error as passed)."""
 from __future__ import annotations
 
-import functools
+import atexit
 import json
 import os
+import shutil
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
+
+# jsonschema (through nbformat) imports rfc3987_syntax when it is installed, which
+# builds a grammar for 0.7 s, for a URI format no notebook uses: every grading worker
+# would pay it. Without it jsonschema simply skips that format.
+sys.modules.setdefault("rfc3987_syntax", None)
+
+import nbformat  # noqa: E402  (after the line above)
+from jupyter_client.manager import AsyncKernelManager  # noqa: E402
+from nbclient import NotebookClient  # noqa: E402
+from nbclient.exceptions import DeadKernelError  # noqa: E402
+from nbformat.v4 import new_output  # noqa: E402
 
 NOT_RUN = "NotExecuted"
 
 
 def mark_unexecuted_grade_cells(nb, reason: str) -> int:
-    from nbformat.v4 import new_output
-
     marked = 0
     for cell in nb.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
@@ -97,54 +108,35 @@ def stop_kernel(executor) -> None:
         kill_tree(kernel_pid(executor))
 
 
-@functools.lru_cache(maxsize=None)
-def _local_kernel_class():
-    from jupyter_client.manager import AsyncKernelManager
+class LocalKernel(AsyncKernelManager):
+    """A kernel whose sockets are Unix sockets in a private folder: kernels that several
+    workers start at once cannot race for the same TCP port, and no other user of the
+    machine can reach them. ``remove()`` deletes the folder."""
 
-    class LocalKernel(AsyncKernelManager):
-        """A kernel on this machine whose sockets are Unix sockets in a private folder:
-        kernels that several workers start at once cannot race for the same TCP port,
-        and no other user of the machine can reach them."""
+    def __init__(self, **kwargs):
+        self.private = Path(tempfile.mkdtemp(prefix="mlops-kernel-"))  # 0700
+        self.sockets = self.private / "k"
+        self.sockets.mkdir()
+        super().__init__(kernel_name="python3", transport="ipc", ip=str(self.sockets / "ipc"),
+                         connection_file=str(self.sockets / "kernel.json"), transport_encryption="disabled",
+                         **kwargs)
 
-        def __init__(self, **kwargs):
-            import tempfile
-
-            self.folder = Path(tempfile.mkdtemp(prefix="mlops-kernel-"))
-            super().__init__(kernel_name="python3", transport="ipc", ip=str(self.folder / "ipc"),
-                             connection_file=str(self.folder / "kernel.json"), transport_encryption="disabled",
-                             **kwargs)
-
-        def remove(self) -> None:
-            import shutil
-
-            shutil.rmtree(self.folder, ignore_errors=True)
-
-    return LocalKernel
+    def remove(self) -> None:
+        shutil.rmtree(self.private, ignore_errors=True)
 
 
 def release_client(executor) -> None:
     """Close the client's channels (nbclient leaves them open with a kernel manager it
     was given) and drop its exit hook, so no thread or socket outlives the job."""
-    import atexit
-
     atexit.unregister(executor._cleanup_kernel)
     client = getattr(executor, "kc", None)
     if client is not None and client.channels_running:
         client.stop_channels()
 
 
-def _skip_slow_optional_imports() -> None:
-    """jsonschema (through nbformat) imports rfc3987_syntax when it is installed, which
-    builds a grammar for 0.7 s, for a URI format no notebook uses: every sandboxed job
-    would pay it. Without it jsonschema simply skips that format."""
-    sys.modules.setdefault("rfc3987_syntax", None)
-
-
 def _record_error_reply(cell=None, execute_reply=None, **_):
     """As nbgrader's Execute: an error the kernel reported but did not print (e.g. a
     timeout) still becomes an error output, so the cell cannot count as passed."""
-    from nbformat.v4 import new_output
-
     content = (execute_reply or {}).get("content", {})
     if content.get("status") != "error":
         return
@@ -160,38 +152,31 @@ MAX_OUTPUT_BYTES = 32 * 2**20  # outputs kept per notebook; a flood beyond is dr
 TRUNCATED = "... Output truncated: the notebook printed more than the grader keeps ..."
 
 
-@functools.lru_cache(maxsize=None)
-def _client_class():
+class CappedNotebookClient(NotebookClient):
     """nbclient's NotebookClient, keeping at most MAX_OUTPUT_BYTES of outputs per
     notebook (the flood is dropped as it arrives, so it never fills the grader's memory)."""
-    from nbclient import NotebookClient
-    from nbformat.v4 import new_output
 
-    class CappedNotebookClient(NotebookClient):
-        kept_bytes = 0
-        truncated = False
+    kept_bytes = 0
+    truncated = False
 
-        def output(self, outs, msg, display_id, cell_index):
-            content = msg.get("content", {})
-            size = len(str(content.get("text", ""))) + sum(len(str(v)) for v in content.get("data", {}).values()) \
-                + sum(len(str(line)) for line in content.get("traceback", []))
-            if self.kept_bytes + size > MAX_OUTPUT_BYTES and msg.get("msg_type") != "error":
-                if not self.truncated:
-                    self.truncated = True
-                    outs.append(new_output("stream", name="stderr", text=TRUNCATED + "\n"))
-                return None
-            self.kept_bytes += size
-            return super().output(outs, msg, display_id, cell_index)
-
-    return CappedNotebookClient
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content", {})
+        size = len(str(content.get("text", ""))) + sum(len(str(v)) for v in content.get("data", {}).values()) \
+            + sum(len(str(line)) for line in content.get("traceback", []))
+        if self.kept_bytes + size > MAX_OUTPUT_BYTES and msg.get("msg_type") != "error":
+            if not self.truncated:
+                self.truncated = True
+                outs.append(new_output("stream", name="stderr", text=TRUNCATED + "\n"))
+            return None
+        self.kept_bytes += size
+        return super().output(outs, msg, display_id, cell_index)
 
 
 def make_client(nb, job: dict, km=None):
     """An nbclient configured like nbgrader's Execute preprocessor (per-cell timeout that
-    interrupts the cell and goes on, errors allowed, history in memory), importing
-    nbclient only (nbgrader's package import costs half a second per job). ``km``: a
-    kernel manager to use (e.g. a sandbox container's) instead of a local kernel."""
-    return _client_class()(
+    interrupts the cell and goes on, errors allowed, history in memory). ``km``: the
+    kernel to run it on (a ``LocalKernel``, or a sandbox container's)."""
+    return CappedNotebookClient(
         nb, km=km, timeout=job["cell_timeout"], kernel_name="python3", allow_errors=True,
         interrupt_on_timeout=True,
         error_on_timeout={"ename": "CellTimeoutError", "evalue": "",
@@ -214,10 +199,6 @@ def execute(job: dict, kernel_manager=None) -> dict:
     Without ``kernel_manager`` the kernel is a local process in ``job["workdir"]`` with
     ``job["env"]``; with it (a factory of kernel managers, e.g. for sandbox containers),
     the kernel runs wherever the manager puts it, which sets its environment itself."""
-    _skip_slow_optional_imports()
-    import nbformat
-    from nbclient.exceptions import DeadKernelError
-
     nb = nbformat.read(job["input"], as_version=4)
     local = kernel_manager is None
     saved_env = {key: os.environ.get(key) for key in job.get("env", {})} if local else {}
@@ -230,7 +211,7 @@ def execute(job: dict, kernel_manager=None) -> dict:
     try:
         for attempt in (1, 2):
             if local:
-                local_kernels.append(_local_kernel_class()())
+                local_kernels.append(LocalKernel())
             executor = make_client(nb, job, local_kernels[-1] if local else kernel_manager())
             clock = WallClock(executor, job.get("wall_clock", 900))
             try:
@@ -277,13 +258,6 @@ def execute(job: dict, kernel_manager=None) -> dict:
     nbformat.write(nb, str(tmp))
     tmp.replace(output)
     return outcome
-
-
-def warm_up() -> None:
-    """Import what ``execute`` needs once per worker process."""
-    _skip_slow_optional_imports()
-    import nbclient  # noqa: F401
-    import nbformat  # noqa: F401
 
 
 def limit_outputs(nb, max_lines: int = 1000, max_chars: int = 100_000, max_traceback: int = 100) -> None:

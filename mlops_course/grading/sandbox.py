@@ -25,6 +25,7 @@ system tools some modules need (Prometheus/promtool, Node.js), built once and ca
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -168,33 +169,31 @@ class SandboxExecutor:
     def execute(self, job: ExecutionJob, gate: threading.Semaphore | None = None) -> dict:
         """Run one job: its kernel in a fresh container, the notebook client here.
 
-        With ``gate``, the container and its kernel start first and the notebook waits
-        for a free slot of the gate, so a kernel boots while another notebook runs."""
+        The container and its kernel start first; with ``gate``, the notebook then waits
+        for a free slot of it, so a kernel boots while another notebook runs."""
         from jupyter_core.utils import run_sync
 
         from . import run_notebook
         from .container_kernel import ContainerKernelManager
 
         spec = {"client": self.client, "image": self.image, "options": self.container_options(job)}
-        managers = []
+        managers = [ContainerKernelManager(spec)]
 
-        def kernel_manager():
-            managers.append(ContainerKernelManager(spec))
-            return managers[-1]
+        def kernel_managers():  # the one started ahead, then a fresh one if execute starts again
+            yield managers[0]
+            while True:
+                managers.append(ContainerKernelManager(spec))
+                yield managers[-1]
 
         try:
-            if gate is not None:
-                run_sync(kernel_manager().start_kernel)(extra_arguments=list(run_notebook.KERNEL_ARGUMENTS))
-                started = iter(managers[:1])
-                with gate:
-                    outcome = run_notebook.execute({**job.to_dict(), "workdir": WORK_DIR},
-                                                   lambda: next(started, None) or kernel_manager())
-            else:
-                outcome = run_notebook.execute({**job.to_dict(), "workdir": WORK_DIR}, kernel_manager)
+            run_sync(managers[0].start_kernel)(extra_arguments=list(run_notebook.KERNEL_ARGUMENTS))
+            with gate or contextlib.nullcontext():
+                outcome = run_notebook.execute({**job.to_dict(), "workdir": WORK_DIR},
+                                               kernel_managers().__next__)
         finally:
             for km in managers:
                 km.remove()
-        if outcome.get("status") == "failed" and managers:  # the kernel's last words, for the lecturer
+        if outcome.get("status") == "failed":  # the kernel's last words, for the lecturer
             tail = " | ".join(managers[-1].kernel_log.strip().splitlines()[-3:])[:400]
             if tail:
                 outcome["reason"] = f"{outcome.get('reason')} (kernel log: {tail})"
