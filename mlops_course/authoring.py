@@ -5,6 +5,7 @@ nbgrader's Create Assignment toolbar, or regenerate it with these helpers). Ever
 gets the metadata nbgrader's schema 3 expects, and every grade cell names the learning
 goal it assesses under ``metadata.mlops_course.learning_goal`` (see docs/authoring.md).
 """
+
 from __future__ import annotations
 
 import textwrap
@@ -12,17 +13,17 @@ from pathlib import Path
 
 import nbformat
 
-from . import LEARNING_GOALS
+from mlops_course import LEARNING_GOALS
 
 
 def _source(text: str) -> str:
     return textwrap.dedent(text).strip("\n")
 
 
-def _nbgrader(grade_id: str, *, grade: bool, solution: bool, locked: bool,
-              points: float | None = None) -> dict:
-    meta = {"grade": grade, "grade_id": grade_id, "locked": locked,
-            "schema_version": 3, "solution": solution}
+def _nbgrader(
+    grade_id: str, *, grade: bool, solution: bool, locked: bool, points: float | None = None
+) -> dict:
+    meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3, "solution": solution}
     if grade:
         meta["points"] = points
     return meta
@@ -71,8 +72,9 @@ def answer(grade_id: str, text: str) -> nbformat.NotebookNode:
     return cell
 
 
-def test(grade_id: str, text: str, *, points: float, goal: str,
-         criterion: str | None = None) -> nbformat.NotebookNode:
+def test(
+    grade_id: str, text: str, *, points: float, goal: str, criterion: str | None = None
+) -> nbformat.NotebookNode:
     """A locked, auto-graded test cell. Start it with a one-line docstring (shown in
     feedback); put hidden asserts between ### BEGIN/END HIDDEN TESTS; every assert
     carries a hint message."""
@@ -84,8 +86,9 @@ def test(grade_id: str, text: str, *, points: float, goal: str,
     return cell
 
 
-def open_question(grade_id: str, text: str, *, points: float, goal: str,
-                  criterion: str | None = None) -> nbformat.NotebookNode:
+def open_question(
+    grade_id: str, text: str, *, points: float, goal: str, criterion: str | None = None
+) -> nbformat.NotebookNode:
     """A manually graded markdown answer (graded in formgrader)."""
     cell = nbformat.v4.new_markdown_cell(_source(text))
     cell.metadata["nbgrader"] = _nbgrader(grade_id, grade=True, solution=True, locked=False, points=points)
@@ -101,7 +104,11 @@ def notebook(cells: list, *, requires: list[str] | None = None) -> nbformat.Note
     never in CI."""
     nb = nbformat.v4.new_notebook()
     nb.cells = cells
-    nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+    nb.metadata["kernelspec"] = {
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+        "name": "python3",
+    }
     nb.metadata["language_info"] = {"name": "python"}
     if requires:
         nb.metadata["mlops_course"] = {"requires": list(requires)}

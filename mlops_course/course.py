@@ -1,23 +1,22 @@
 """Where things live in the course tree (nbgrader's canonical layout plus ours).
 
-    source/<assignment>/<assignment>.ipynb        source assignments (with solutions)
-    release/<assignment>/...                      student versions (generated, committed)
-    submitted/<student>/<assignment>/...          collected submissions
-    autograded/<student>/<assignment>/...         nbgrader output
-    feedback/<student>/<assignment>/...           HTML feedback
-    grading/results/<assignment>/<student>.json   one result per graded submission
-    grading/executed/<student>/<assignment>/...   executed notebooks waiting to be scored
-    exports/                                      CSV exports and reports
+source/<assignment>/<assignment>.ipynb        source assignments (with solutions)
+release/<assignment>/...                      student versions (generated, committed)
+submitted/<student>/<assignment>/...          collected submissions
+autograded/<student>/<assignment>/...         nbgrader output
+feedback/<student>/<assignment>/...           HTML feedback
+grading/results/<assignment>/<student>.json   one result per graded submission
+grading/executed/<student>/<assignment>/...   executed notebooks waiting to be scored
+exports/                                      CSV exports and reports
 """
+
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-
-class CourseNotFound(RuntimeError):
-    pass
+from mlops_course.errors import CourseNotFound
 
 
 @dataclass(frozen=True)
@@ -25,7 +24,7 @@ class Course:
     root: Path
 
     @classmethod
-    def find(cls, start: str | os.PathLike | None = None) -> "Course":
+    def find(cls, start: str | os.PathLike | None = None) -> Course:
         """The course whose nbgrader_config.py is in ``start`` or a parent folder
         (MLOPS_COURSE_ROOT overrides)."""
         if start is None and os.environ.get("MLOPS_COURSE_ROOT"):
@@ -36,7 +35,8 @@ class Course:
                 return cls(folder)
         raise CourseNotFound(
             f"no course found in {here} or its parents: run this inside the course folder "
-            "(the one with nbgrader_config.py and source/), or set MLOPS_COURSE_ROOT")
+            "(the one with nbgrader_config.py and source/), or set MLOPS_COURSE_ROOT"
+        )
 
     # nbgrader's steps
     @property
@@ -74,8 +74,7 @@ class Course:
 
     def assignments(self) -> list[str]:
         """Assignment ids: every source/<id>/ holding <id>.ipynb, in course order."""
-        return sorted(p.parent.name for p in self.source.glob("*/*.ipynb")
-                      if p.stem == p.parent.name)
+        return sorted(p.parent.name for p in self.source.glob("*/*.ipynb") if p.stem == p.parent.name)
 
     def source_notebook(self, assignment: str) -> Path:
         return self.source / assignment / f"{assignment}.ipynb"
@@ -92,5 +91,4 @@ class Course:
     def students_with_submissions(self, assignment: str) -> list[str]:
         if not self.submitted.is_dir():
             return []
-        return sorted(p.name for p in self.submitted.iterdir()
-                      if (p / assignment).is_dir())
+        return sorted(p.name for p in self.submitted.iterdir() if (p / assignment).is_dir())

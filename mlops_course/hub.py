@@ -24,6 +24,7 @@ As root, ``python -m mlops_course.hub setup --demo-users`` (what ``make hub`` ru
 ``hub/jupyterhub_config.py`` reads the same :class:`HubSettings` (environment variables
 ``MLOPS_HUB_*``), so setup and hub always agree on paths and ports.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,9 +42,9 @@ import sys
 import tempfile
 import time
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 REPO = Path(__file__).resolve().parents[1]
 COURSE_ID = "mlops-course"
@@ -64,9 +65,25 @@ INSTRUCTOR_SERVER_EXTENSIONS = [
 # What a student's single-user server needs for the course's first module and for
 # nbgrader (fetch, validate, submit) and grading; versions come from pyproject.toml.
 LIGHT_PACKAGES = [
-    "jupyterhub", "jupyterlab", "notebook", "nbgrader", "ipykernel", "ipywidgets",
-    "nbformat", "nbclient", "papermill", "numpy", "scipy", "scikit-learn", "docker",
-    "requests", "packaging", "PyYAML", "tqdm", "pandas", "ai-edge-litert",
+    "jupyterhub",
+    "jupyterlab",
+    "notebook",
+    "nbgrader",
+    "ipykernel",
+    "ipywidgets",
+    "nbformat",
+    "nbclient",
+    "papermill",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "docker",
+    "requests",
+    "packaging",
+    "PyYAML",
+    "tqdm",
+    "pandas",
+    "ai-edge-litert",
 ]
 # The light profile must run LIGHT_ASSIGNMENT (the browser test validates it in the
 # hub); tests/e2e/test_hub_config.py checks that its imports are covered.
@@ -80,20 +97,26 @@ def _env(name: str, default: str) -> str:
 @dataclass
 class HubSettings:
     """Paths, ports and group names shared by setup and the hub's config."""
+
     prefix: Path = field(default_factory=lambda: Path(_env("MLOPS_HUB_PREFIX", "/opt/mlops-course")))
     exchange: Path = field(default_factory=lambda: Path(_env("NBGRADER_EXCHANGE", "/srv/nbgrader/exchange")))
-    course_dir: Path = field(default_factory=lambda: Path(_env(
-        "MLOPS_HUB_COURSE_DIR", "/srv/nbgrader/courses/" + COURSE_ID)))
-    system_config_dir: Path = field(default_factory=lambda: Path(_env(
-        "MLOPS_HUB_SYSTEM_CONFIG_DIR", "/etc/jupyter")))
-    proxy_prefix: Path = field(default_factory=lambda: Path(_env(
-        "MLOPS_HUB_PROXY_PREFIX", str(REPO / "hub" / ".proxy"))))
+    course_dir: Path = field(
+        default_factory=lambda: Path(_env("MLOPS_HUB_COURSE_DIR", "/srv/nbgrader/courses/" + COURSE_ID))
+    )
+    system_config_dir: Path = field(
+        default_factory=lambda: Path(_env("MLOPS_HUB_SYSTEM_CONFIG_DIR", "/etc/jupyter"))
+    )
+    proxy_prefix: Path = field(
+        default_factory=lambda: Path(_env("MLOPS_HUB_PROXY_PREFIX", str(REPO / "hub" / ".proxy")))
+    )
     ip: str = "127.0.0.1"
     port: int = field(default_factory=lambda: int(_env("MLOPS_HUB_PORT", "8000")))
     hub_port: int = field(default_factory=lambda: int(_env("MLOPS_HUB_API_PORT", "8081")))
     proxy_api_port: int = field(default_factory=lambda: int(_env("MLOPS_HUB_PROXY_API_PORT", "8001")))
     student_group: str = field(default_factory=lambda: _env("MLOPS_HUB_STUDENT_GROUP", "mlc-students"))
-    instructor_group: str = field(default_factory=lambda: _env("MLOPS_HUB_INSTRUCTOR_GROUP", "mlc-instructors"))
+    instructor_group: str = field(
+        default_factory=lambda: _env("MLOPS_HUB_INSTRUCTOR_GROUP", "mlc-instructors")
+    )
 
     @property
     def venv(self) -> Path:
@@ -135,8 +158,9 @@ def hub_groups_for(username: str, settings: HubSettings | None = None) -> list[s
     """The course's hub groups of a Unix user: ``instructors`` and/or ``students``."""
     settings = settings or HubSettings()
     groups = unix_groups(username)
-    return ([HUB_INSTRUCTORS] if settings.instructor_group in groups else []) + \
-           ([HUB_STUDENTS] if settings.student_group in groups else [])
+    return ([HUB_INSTRUCTORS] if settings.instructor_group in groups else []) + (
+        [HUB_STUDENTS] if settings.student_group in groups else []
+    )
 
 
 def role_of(group_names) -> str:
@@ -147,14 +171,18 @@ def role_of(group_names) -> str:
 def make_pre_spawn_hook(settings: HubSettings):
     """Spawner.pre_spawn_hook: the role's Jupyter config folder first on
     ``JUPYTER_CONFIG_PATH`` (nbgrader's extensions and config), the exchange."""
+
     def pre_spawn_hook(spawner):
         role = role_of(group.name for group in spawner.user.groups)
-        spawner.environment.update({
-            "JUPYTER_CONFIG_PATH": str(settings.role_config_dir(role)),
-            "NBGRADER_EXCHANGE": str(settings.exchange),
-            "MLOPS_COURSE_ROLE": role,
-        })
+        spawner.environment.update(
+            {
+                "JUPYTER_CONFIG_PATH": str(settings.role_config_dir(role)),
+                "NBGRADER_EXCHANGE": str(settings.exchange),
+                "MLOPS_COURSE_ROLE": role,
+            }
+        )
         spawner.log.info("starting %s's server as %s", spawner.user.name, role)
+
     return pre_spawn_hook
 
 
@@ -173,8 +201,7 @@ def course_authenticator_class():
             if result is None:
                 return None
             name = result["name"] if isinstance(result, dict) else result
-            settings = HubSettings(student_group=self.student_group,
-                                   instructor_group=self.instructor_group)
+            settings = HubSettings(student_group=self.student_group, instructor_group=self.instructor_group)
             auth = dict(result) if isinstance(result, dict) else {"name": name}
             auth["groups"] = hub_groups_for(name, settings)
             return auth
@@ -189,8 +216,9 @@ Log = Callable[[str], None]
 
 def _run(cmd: list[str], log: Log, **kwargs) -> subprocess.CompletedProcess:
     log("$ " + " ".join(str(c) for c in cmd))
-    proc = subprocess.run([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, **kwargs)
+    proc = subprocess.run(
+        [str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs
+    )
     if proc.returncode != 0:
         tail = "\n".join(proc.stdout.splitlines()[-25:])
         raise RuntimeError(f"{cmd[0]} failed (exit {proc.returncode}):\n{tail}")
@@ -209,6 +237,7 @@ def pinned_requirements(profile: str = "full") -> list[str]:
         lines = list(project["dependencies"])
     else:
         from importlib import metadata
+
         lines = [r for r in metadata.requires("mlops-course") or [] if "extra ==" not in r]
     if profile == "full":
         return lines
@@ -228,21 +257,26 @@ def _package_source(tmp: Path) -> Path:
     src.mkdir()
     shutil.copy(REPO / "pyproject.toml", src)
     shutil.copy(REPO / "README.md", src)
-    shutil.copytree(REPO / "mlops_course", src / "mlops_course",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(
+        REPO / "mlops_course", src / "mlops_course", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
     return src
 
 
-def build_env(settings: HubSettings, profile: str = "full", log: Log = print,
-              python: str = SYSTEM_PYTHON) -> Path:
+def build_env(
+    settings: HubSettings, profile: str = "full", log: Log = print, python: str = SYSTEM_PYTHON
+) -> Path:
     """Make (or update) the single-user venv; returns its folder. The pinned
     requirements are installed again only when they changed (a stamp file); the course
     package is always reinstalled (a few seconds)."""
     venv = settings.venv
     requirements = pinned_requirements(profile)
     stamp = venv / ".mlops-course-requirements"
-    digest = hashlib.sha256(json.dumps([profile, requirements, INSTRUCTOR_LAB_PLUGINS,
-                                        INSTRUCTOR_SERVER_EXTENSIONS, "news-off"]).encode()).hexdigest()
+    digest = hashlib.sha256(
+        json.dumps(
+            [profile, requirements, INSTRUCTOR_LAB_PLUGINS, INSTRUCTOR_SERVER_EXTENSIONS, "news-off"]
+        ).encode()
+    ).hexdigest()
     pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check"]
     if not (venv / "bin" / "python").exists():
         settings.prefix.mkdir(parents=True, exist_ok=True)
@@ -250,15 +284,15 @@ def build_env(settings: HubSettings, profile: str = "full", log: Log = print,
     if not stamp.exists() or stamp.read_text() != digest:
         started = time.monotonic()
         _run(pip + ["install", "--quiet", *requirements], log)
-        log(f"installed {len(requirements)} pinned packages ({profile}) in "
-            f"{time.monotonic() - started:.0f} s")
+        log(
+            f"installed {len(requirements)} pinned packages ({profile}) in {time.monotonic() - started:.0f} s"
+        )
         configure_extensions(settings, log)
         stamp.write_text(digest)
     else:
         write_role_configs(settings)
     with tempfile.TemporaryDirectory(prefix="mlops-hub-") as tmp:
-        _run(pip + ["install", "--quiet", "--no-deps", "--force-reinstall",
-                    _package_source(Path(tmp))], log)
+        _run(pip + ["install", "--quiet", "--no-deps", "--force-reinstall", _package_source(Path(tmp))], log)
     _make_readable(venv)
     return venv
 
@@ -290,8 +324,9 @@ def configure_extensions(settings: HubSettings, log: Log = print) -> None:
     # No "Jupyter news" prompt on a course machine (and no requests to the news feed).
     overrides = settings.venv / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
     overrides.parent.mkdir(parents=True, exist_ok=True)
-    overrides.write_text(json.dumps(
-        {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false"}}, indent=2) + "\n")
+    overrides.write_text(
+        json.dumps({"@jupyterlab/apputils-extension:notification": {"fetchNews": "false"}}, indent=2) + "\n"
+    )
     write_role_configs(settings)
 
 
@@ -315,13 +350,20 @@ def write_role_configs(settings: HubSettings) -> None:
         folder = settings.role_config_dir(role)
         (folder / "labconfig").mkdir(parents=True, exist_ok=True)
         instructor = role == "instructor"
-        (folder / "labconfig" / "page_config.json").write_text(json.dumps(
-            {"disabledExtensions": {p: not instructor for p in INSTRUCTOR_LAB_PLUGINS}}, indent=2) + "\n")
-        (folder / "jupyter_server_config.json").write_text(json.dumps(
-            {"ServerApp": {"jpserver_extensions": {e: instructor for e in INSTRUCTOR_SERVER_EXTENSIONS}}},
-            indent=2) + "\n")
+        (folder / "labconfig" / "page_config.json").write_text(
+            json.dumps({"disabledExtensions": {p: not instructor for p in INSTRUCTOR_LAB_PLUGINS}}, indent=2)
+            + "\n"
+        )
+        (folder / "jupyter_server_config.json").write_text(
+            json.dumps(
+                {"ServerApp": {"jpserver_extensions": {e: instructor for e in INSTRUCTOR_SERVER_EXTENSIONS}}},
+                indent=2,
+            )
+            + "\n"
+        )
         (folder / "nbgrader_config.py").write_text(
-            _nbgrader_config(settings, settings.course_dir if instructor else None))
+            _nbgrader_config(settings, settings.course_dir if instructor else None)
+        )
     _make_readable(settings.prefix / "etc")
 
 
@@ -333,8 +375,19 @@ def install_proxy(settings: HubSettings, log: Log = print) -> Path:
     if not shutil.which("npm"):
         raise RuntimeError("npm is missing: apt-get install -y nodejs npm")
     settings.proxy_prefix.mkdir(parents=True, exist_ok=True)
-    _run(["npm", "install", "--prefix", settings.proxy_prefix, "--no-audit", "--no-fund",
-          "--loglevel=error", PROXY_PACKAGE], log)
+    _run(
+        [
+            "npm",
+            "install",
+            "--prefix",
+            settings.proxy_prefix,
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+            PROXY_PACKAGE,
+        ],
+        log,
+    )
     return command
 
 
@@ -383,8 +436,10 @@ def remove_user(name: str, log: Log = print) -> None:
     except KeyError:
         return
     for _ in range(20):
-        pids = [int(pid) for pid in subprocess.run(["pgrep", "-u", name], capture_output=True,
-                                                   text=True).stdout.split()]
+        pids = [
+            int(pid)
+            for pid in subprocess.run(["pgrep", "-u", name], capture_output=True, text=True).stdout.split()
+        ]
         if not pids:
             break
         for pid in pids:  # the user's own leftovers (a server that outlived the hub)
@@ -413,9 +468,13 @@ def make_course_dir(settings: HubSettings, log: Log = print, owner: str | None =
     shutil.copy(REPO / "nbgrader_config.py", course / "nbgrader_config.py")
     for folder in ("source", "release"):
         if not (course / folder).exists():
-            shutil.copytree(REPO / folder, course / folder,
-                            ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints",
-                                                          "*.pyc", ".mlops-course-work"))
+            shutil.copytree(
+                REPO / folder,
+                course / folder,
+                ignore=shutil.ignore_patterns(
+                    "__pycache__", ".ipynb_checkpoints", "*.pyc", ".mlops-course-work"
+                ),
+            )
     if owner:
         _run(["chown", "-R", f"{owner}:{owner}", course], log)
     else:
@@ -451,19 +510,25 @@ def image_context(folder: Path) -> Path:
         (folder / f"requirements-{profile}.txt").write_text("\n".join(pinned_requirements(profile)) + "\n")
     for name in IMAGE_FILES:
         if (REPO / name).is_dir():
-            shutil.copytree(REPO / name, folder / name,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            shutil.copytree(REPO / name, folder / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         else:
             shutil.copy(REPO / name, folder / name)
     return folder
 
 
-def build_image(tag: str = "mlops-course/singleuser:latest", profile: str = "full",
-                base: str | None = None, client=None, log: Log = print) -> str:
+def build_image(
+    tag: str = "mlops-course/singleuser:latest",
+    profile: str = "full",
+    base: str | None = None,
+    client=None,
+    log: Log = print,
+) -> str:
     """Build hub/Dockerfile.singleuser with the Docker SDK (``network_mode="host"`` so
     that pip reaches the package index during the build); returns the tag."""
     import docker
-    from .docker_images import ensure_base_image
+
+    from mlops_course.infra.base_image import ensure_base_image
+
     own = client is None
     client = client or docker.from_env(timeout=900)
     try:
@@ -473,13 +538,18 @@ def build_image(tag: str = "mlops-course/singleuser:latest", profile: str = "ful
             context = image_context(Path(tmp) / "context")
             log(f"building {tag} (profile {profile}) FROM {base} ...")
             try:
-                client.images.build(path=str(context), tag=tag, forcerm=True, rm=True,
-                                    network_mode="host", pull=False,
-                                    buildargs={"BASE_IMAGE": base, "PROFILE": profile},
-                                    labels={IMAGE_LABEL: "singleuser"})
+                client.images.build(
+                    path=str(context),
+                    tag=tag,
+                    forcerm=True,
+                    rm=True,
+                    network_mode="host",
+                    pull=False,
+                    buildargs={"BASE_IMAGE": base, "PROFILE": profile},
+                    labels={IMAGE_LABEL: "singleuser"},
+                )
             except docker.errors.BuildError as exc:
-                lines = [str(chunk.get("stream", chunk.get("error", ""))).rstrip()
-                         for chunk in exc.build_log]
+                lines = [str(chunk.get("stream", chunk.get("error", ""))).rstrip() for chunk in exc.build_log]
                 tail = "\n".join(line for line in lines if line)[-3000:]
                 raise RuntimeError(f"building {tag} failed: {exc.msg}\n{tail}") from None
         log(f"built {tag} in {time.monotonic() - started:.0f} s")
@@ -510,13 +580,21 @@ def make_demo_users(settings: HubSettings, log: Log = print) -> dict[str, str]:
     return passwords
 
 
-def setup(settings: HubSettings | None = None, profile: str = "full", demo_users: bool = False,
-          proxy: bool = True, system_config: bool = True, log: Log = print) -> HubSettings:
+def setup(
+    settings: HubSettings | None = None,
+    profile: str = "full",
+    demo_users: bool = False,
+    proxy: bool = True,
+    system_config: bool = True,
+    log: Log = print,
+) -> HubSettings:
     """Everything a course machine needs before ``jupyterhub -f hub/jupyterhub_config.py``."""
     settings = settings or HubSettings()
     if os.geteuid() != 0:
-        raise SystemExit("mlops_course.hub setup must run as root (it makes users, "
-                         f"{settings.prefix} and {settings.exchange})")
+        raise SystemExit(
+            "mlops_course.hub setup must run as root (it makes users, "
+            f"{settings.prefix} and {settings.exchange})"
+        )
     started = time.monotonic()
     build_env(settings, profile, log)
     if proxy:
@@ -534,8 +612,10 @@ def setup(settings: HubSettings | None = None, profile: str = "full", demo_users
         log("demo users (also in %s):" % (settings.prefix / "demo-passwords"))
         for name, password in passwords.items():
             log(f"  {name:<16} {password}")
-    log(f"setup done in {time.monotonic() - started:.0f} s; start the hub with "
-        f"`jupyterhub -f {REPO / 'hub' / 'jupyterhub_config.py'}`, then open {settings.url}")
+    log(
+        f"setup done in {time.monotonic() - started:.0f} s; start the hub with "
+        f"`jupyterhub -f {REPO / 'hub' / 'jupyterhub_config.py'}`, then open {settings.url}"
+    )
     return settings
 
 
@@ -543,8 +623,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mlops_course.hub", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p_setup = sub.add_parser("setup", help="prepare this machine for the course hub (root)")
-    p_setup.add_argument("--profile", choices=["full", "light"], default=_env("MLOPS_HUB_PROFILE", "full"),
-                         help="single-user environment: the whole course stack, or only m0_setup's needs")
+    p_setup.add_argument(
+        "--profile",
+        choices=["full", "light"],
+        default=_env("MLOPS_HUB_PROFILE", "full"),
+        help="single-user environment: the whole course stack, or only m0_setup's needs",
+    )
     p_setup.add_argument("--demo-users", action="store_true", help="make mlc-instructor, mlc-student1/2")
     p_setup.add_argument("--no-proxy", action="store_true", help="do not install configurable-http-proxy")
     sub.add_parser("remove-demo-users", help="delete the demo users and groups (root)")
@@ -554,7 +638,9 @@ def main(argv: list[str] | None = None) -> int:
     p_image = sub.add_parser("build-image", help="build hub/Dockerfile.singleuser (Docker SDK)")
     p_image.add_argument("--tag", default="mlops-course/singleuser:latest")
     p_image.add_argument("--profile", choices=["full", "light"], default="full")
-    p_image.add_argument("--base", help="BASE_IMAGE (default: mlops_course.docker_images.ensure_base_image())")
+    p_image.add_argument(
+        "--base", help="BASE_IMAGE (default: mlops_course.infra.base_image.ensure_base_image())"
+    )
     args = parser.parse_args(argv)
     settings = HubSettings()
     if args.command == "setup":

@@ -3,6 +3,7 @@
 Tests never touch the repository's own gradebook, submitted/ or autograded/: every
 session copies nbgrader_config.py and source/ into a temporary course and releases
 all assignments there once."""
+
 from __future__ import annotations
 
 import os
@@ -12,12 +13,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbval_parts import missing_parts  # shared with the nbval run
 
 from mlops_course.course import Course
 from mlops_course.grading.pipeline import Options, grade
 from mlops_course.grading.release import release
-from mlops_course.runtime import in_ci
-from nbval_parts import missing_parts, notebook_requires  # shared with the nbval run
+from mlops_course.infra.resources import in_ci
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = Course(REPO).assignments()
@@ -39,8 +40,11 @@ def course(tmp_path_factory) -> Course:
     os.environ.pop("MLOPS_COURSE_DB_URL", None)
     root = tmp_path_factory.mktemp("course")
     shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
-    shutil.copytree(REPO / "source", root / "source",
-                    ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.pyc"))
+    shutil.copytree(
+        REPO / "source",
+        root / "source",
+        ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.pyc"),
+    )
     return Course(root)
 
 
@@ -78,8 +82,9 @@ class GradedSubmission:
     manual: frozenset = frozenset()
 
 
-def put_submission(course: Course, assignment: str, student: str, nb=None, name: str | None = None,
-                   text: str | None = None) -> Path:
+def put_submission(
+    course: Course, assignment: str, student: str, nb=None, name: str | None = None, text: str | None = None
+) -> Path:
     """Place one submission in submitted/<student>/<assignment>/ (replacing an earlier
     one): a notebook, raw text (for broken files), or nothing (an empty folder)."""
     folder = course.submission_dir(student, assignment)
@@ -139,12 +144,14 @@ _cache: dict = {}
 def _graded_once(course: Course, kind: str, notebook_path) -> callable:
     """A function that grades one version of an assignment's notebook as a submission,
     once per assignment and session."""
+
     def run(assignment: str) -> GradedSubmission:
         key = (kind, assignment)
         if key not in _cache:
             nb = nbformat.read(str(notebook_path(assignment)), as_version=4)
             _cache[key] = submit_and_grade(course, assignment, f"{kind}-{assignment}", nb)
         return _cache[key]
+
     return run
 
 
@@ -175,4 +182,5 @@ def grade_variant(course, request):
         student = f"variant-{request.node.name}-{counter['n']}"
         student = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in student)[:60]
         return submit_and_grade(course, assignment, student, nb)
+
     return run

@@ -1,6 +1,7 @@
 """pytest plugin for the nbval run (`make test`, `-p nbval_parts`): a notebook that
 declares system parts it needs (metadata.mlops_course.requires) is skipped with the
 reason on a machine without them; in CI (CI=true) it runs and fails instead."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,7 +10,7 @@ import nbformat
 import pytest
 
 from mlops_course.doctor import part_available
-from mlops_course.runtime import in_ci
+from mlops_course.infra.resources import in_ci
 
 
 def notebook_requires(notebook_path: Path) -> list[str]:
@@ -30,5 +31,8 @@ def pytest_collection_modifyitems(config, items):
         if path not in missing_by_path:
             missing_by_path[path] = missing_parts(notebook_requires(path))
         if missing_by_path[path] and not in_ci():
-            item.add_marker(pytest.mark.skip(
-                reason=f"{path.name} needs {', '.join(missing_by_path[path])} (see `mlops-course doctor`)"))
+            item.add_marker(
+                pytest.mark.skip(
+                    reason=f"{path.name} needs {', '.join(missing_by_path[path])} (see `mlops-course doctor`)"
+                )
+            )

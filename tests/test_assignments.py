@@ -1,13 +1,11 @@
 """The assignment contract, proven for every folder in source/ (found automatically)."""
+
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
-import nbformat
 import pytest
-
 from conftest import ASSIGNMENTS, REPO, ensure_released, notebook_requires, skip_unless_parts
 
 pytestmark = pytest.mark.slow
@@ -23,8 +21,11 @@ def assignment(request):
 def test_source_scores_full_marks(assignment, graded_source):
     graded = graded_source(assignment)
     assert graded.result.status == "graded", graded.result.reason
-    lost = {cell: (graded.scores[cell], graded.max_scores[cell]) for cell in graded.scores
-            if cell not in graded.manual and graded.scores[cell] < graded.max_scores[cell]}
+    lost = {
+        cell: (graded.scores[cell], graded.max_scores[cell])
+        for cell in graded.scores
+        if cell not in graded.manual and graded.scores[cell] < graded.max_scores[cell]
+    }
     assert not lost, f"the source notebook loses points in {lost}: see {graded.executed}"
     assert graded.auto_max > 0
 
@@ -37,15 +38,29 @@ def test_release_scores_zero_without_crashing(assignment, graded_release):
 
 
 def test_nbgrader_validate_source(assignment):
-    out = subprocess.run(NBGRADER + ["validate", f"source/{assignment}/{assignment}.ipynb"],
-                         cwd=REPO, capture_output=True, text=True, timeout=900)
-    assert "Success! Your notebook passes all the tests." in out.stdout, out.stdout[-3000:] + out.stderr[-2000:]
+    out = subprocess.run(
+        NBGRADER + ["validate", f"source/{assignment}/{assignment}.ipynb"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert "Success! Your notebook passes all the tests." in out.stdout, (
+        out.stdout[-3000:] + out.stderr[-2000:]
+    )
 
 
 def test_nbgrader_validate_invert_release(assignment):
-    out = subprocess.run(NBGRADER + ["validate", "--invert", f"release/{assignment}/{assignment}.ipynb"],
-                         cwd=REPO, capture_output=True, text=True, timeout=900)
-    assert "Success! The notebook does not pass any tests." in out.stdout, out.stdout[-3000:] + out.stderr[-2000:]
+    out = subprocess.run(
+        NBGRADER + ["validate", "--invert", f"release/{assignment}/{assignment}.ipynb"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert "Success! The notebook does not pass any tests." in out.stdout, (
+        out.stdout[-3000:] + out.stderr[-2000:]
+    )
 
 
 def test_release_is_in_sync_with_source(assignment, course):
@@ -55,7 +70,10 @@ def test_release_is_in_sync_with_source(assignment, course):
     committed = REPO / "release" / assignment
     generated_files = sorted(p.relative_to(generated) for p in generated.rglob("*") if p.is_file())
     committed_files = sorted(p.relative_to(committed) for p in committed.rglob("*") if p.is_file())
-    assert generated_files == committed_files, f"run `mlops-course release {assignment}` and commit release/{assignment}"
+    assert generated_files == committed_files, (
+        f"run `mlops-course release {assignment}` and commit release/{assignment}"
+    )
     for rel in generated_files:
-        assert (generated / rel).read_bytes() == (committed / rel).read_bytes(), \
+        assert (generated / rel).read_bytes() == (committed / rel).read_bytes(), (
             f"release/{assignment}/{rel} is out of date: run `mlops-course release {assignment}` and commit it"
+        )

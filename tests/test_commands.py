@@ -1,5 +1,6 @@
 """The other commands: feedback without hidden tests, self-check, export, doctor,
 release with its leak check, and the demo on the example class."""
+
 from __future__ import annotations
 
 import csv
@@ -9,13 +10,13 @@ import sys
 
 import nbformat
 import pytest
-
 from conftest import REPO, ensure_released, replace_cells, submit_and_grade
+
 from mlops_course.course import Course
 from mlops_course.grading.export import export_csv
 from mlops_course.grading.feedback import generate_feedback
 from mlops_course.grading.leakcheck import find_leaks
-from mlops_course.selfcheck import check_notebook, format_results
+from mlops_course.student.check import check_notebook, format_results
 
 A = "m0_setup"
 
@@ -24,15 +25,24 @@ A = "m0_setup"
 def test_feedback_shows_hints_but_never_hidden_test_code(course):
     ensure_released(course, A)
     source = nbformat.read(str(course.source_notebook(A)), as_version=4)
-    wrong = replace_cells(source, {"q_debt_kinds": 'q_debt_kinds = {"a", "b"}',
-                                   "parse_pins": "def parse_pins(text):\n    return {}\n\n"
-                                                 "def check_pins(pins, installed=None):\n    return {}"})
+    wrong = replace_cells(
+        source,
+        {
+            "q_debt_kinds": 'q_debt_kinds = {"a", "b"}',
+            "parse_pins": "def parse_pins(text):\n    return {}\n\n"
+            "def check_pins(pins, installed=None):\n    return {}",
+        },
+    )
     submit_and_grade(course, A, "feedback-student", wrong)
     generate_feedback(course, A, ["feedback-student"])
     html = (course.feedback / "feedback-student" / A / f"{A}.html").read_text()
-    assert "Not quite: four of the six" in html          # the hint of a failing hidden assert
-    hidden_lines = ['q_debt_kinds == {"a", "c", "d", "f"}', "surely-not-an-installed-package-42",
-                    "np.random.seed(12345)", "BEGIN HIDDEN TESTS"]
+    assert "Not quite: four of the six" in html  # the hint of a failing hidden assert
+    hidden_lines = [
+        'q_debt_kinds == {"a", "c", "d", "f"}',
+        "surely-not-an-installed-package-42",
+        "np.random.seed(12345)",
+        "BEGIN HIDDEN TESTS",
+    ]
     for line in hidden_lines:
         assert line not in html and line.replace('"', "&quot;") not in html, f"feedback leaks {line!r}"
 
@@ -47,7 +57,9 @@ def test_self_check_reports_each_question_with_its_hint(tmp_path):
     assert results["test_q_small_box"].passed is True
     assert results["test_q_cace"].passed is False
     assert "Set q_cace to one letter" in results["test_q_cace"].hint
-    assert results["test_parse_pins"].passed is False and "not answered yet" in results["test_parse_pins"].hint
+    assert (
+        results["test_parse_pins"].passed is False and "not answered yet" in results["test_parse_pins"].hint
+    )
     assert results["open_technical_debt"].passed is None
     text = format_results(list(results.values()))
     assert "[PASS] test_q_small_box" in text and "[FAIL] test_q_cace" in text
@@ -57,15 +69,21 @@ def test_self_check_reports_each_question_with_its_hint(tmp_path):
 def test_self_check_of_a_broken_file_is_a_clear_error(tmp_path):
     broken = tmp_path / "broken.ipynb"
     broken.write_text('{"cells": [')
-    out = subprocess.run([sys.executable, "-m", "mlops_course.cli", "check", str(broken)],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "mlops_course.cli", "check", str(broken)], capture_output=True, text=True
+    )
     assert out.returncode == 2 and "not valid JSON" in out.stderr
 
 
 def test_export_writes_one_row_per_result(course, tmp_path):
     from mlops_course.grading import results as ledger
-    ledger.save(course, ledger.GradeResult(student="zoe", assignment=A, status="error", seed=1,
-                                           max_score=21, reason="wrong file name"))
+
+    ledger.save(
+        course,
+        ledger.GradeResult(
+            student="zoe", assignment=A, status="error", seed=1, max_score=21, reason="wrong file name"
+        ),
+    )
     path = export_csv(course, tmp_path / "grades.csv")
     rows = {r["student"]: r for r in csv.DictReader(path.open())}
     assert rows["zoe"]["status"] == "error" and rows["zoe"]["reason"] == "wrong file name"
@@ -77,7 +95,7 @@ def test_leak_check_catches_solution_and_hidden_test_lines(tmp_path):
     release.mkdir()
     source = REPO / "source" / A / f"{A}.ipynb"
     nb = nbformat.read(str(source), as_version=4)
-    nbformat.write(nb, str(release / f"{A}.ipynb"))    # the source itself, as if never cleared
+    nbformat.write(nb, str(release / f"{A}.ipynb"))  # the source itself, as if never cleared
     leaks = find_leaks(source, release)
     assert any("solution line leaked" in leak for leak in leaks)
     assert any("hidden test line leaked" in leak for leak in leaks)
@@ -91,14 +109,20 @@ def test_doctor_reports_python_packages_and_docker():
 
 def test_doctor_explains_a_missing_docker_engine(monkeypatch):
     from mlops_course import doctor
+
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
     check = doctor.docker_check()
     assert not check.ok and "apt-get install docker.io" in check.fix
 
 
 def test_commands_outside_a_course_say_where_to_run(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "mlops_course.cli", "export"], cwd=tmp_path,
-                         capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    out = subprocess.run(
+        [sys.executable, "-m", "mlops_course.cli", "export"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+    )
     assert out.returncode == 2 and "no course found" in out.stderr
 
 
@@ -116,11 +140,16 @@ def test_demo_grades_the_example_class(tmp_path):
     for extra in (root / "source").iterdir():
         if extra.name != A:
             shutil.rmtree(extra)
-    out = subprocess.run([sys.executable, "-m", "mlops_course.cli", "demo"], cwd=root,
-                         capture_output=True, text=True, timeout=900)
+    out = subprocess.run(
+        [sys.executable, "-m", "mlops_course.cli", "demo"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     rows = {r["student"]: r for r in csv.DictReader((root / "exports" / "grades.csv").open())}
-    assert float(rows["ada"]["score"]) == 20.0             # all 20 auto-graded points; 3 are graded by hand
+    assert float(rows["ada"]["score"]) == 20.0  # all 20 auto-graded points; 3 are graded by hand
     assert 0 < float(rows["ben"]["score"]) < 20
     assert float(rows["cleo"]["score"]) == 0 and rows["cleo"]["status"] == "graded"
     assert rows["dan"]["status"] == "error" and "not valid JSON" in rows["dan"]["reason"]

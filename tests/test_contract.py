@@ -1,15 +1,15 @@
 """The assignment contract of the course, read statically from every source notebook:
 the same rules as the course design's contract checker, held by the project itself."""
+
 from __future__ import annotations
 
 import ast
-import json
 import re
 
 import nbformat
 import pytest
-
 from conftest import ASSIGNMENTS, REPO
+
 from mlops_course import LEARNING_GOALS
 
 
@@ -47,11 +47,14 @@ def test_every_assert_has_a_hint(assignment):
     for cell in grade_cells(load(assignment)):
         if is_manual(cell):
             continue
-        source = "\n".join(line for line in cell.source.splitlines()
-                           if not line.lstrip().startswith(("%", "!")))
+        source = "\n".join(
+            line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!"))
+        )
         tree = ast.parse(source)
         bare = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Assert) and node.msg is None]
-        assert not bare, f"{assignment}/{cell.metadata.nbgrader.grade_id}: asserts without a hint on lines {bare}"
+        assert not bare, (
+            f"{assignment}/{cell.metadata.nbgrader.grade_id}: asserts without a hint on lines {bare}"
+        )
 
 
 def test_every_test_cell_starts_with_a_docstring(assignment):
@@ -59,8 +62,9 @@ def test_every_test_cell_starts_with_a_docstring(assignment):
         if is_manual(cell):
             continue
         doc = ast.get_docstring(ast.parse(cell.source))
-        assert doc and "\n" not in doc.strip(), \
+        assert doc and "\n" not in doc.strip(), (
             f"{assignment}/{cell.metadata.nbgrader.grade_id}: start the test with a one-line docstring"
+        )
 
 
 def test_every_test_cell_has_visible_and_hidden_tests(assignment):
@@ -76,8 +80,9 @@ def test_every_test_cell_has_visible_and_hidden_tests(assignment):
 def test_every_grade_cell_names_a_learning_goal(assignment):
     for cell in grade_cells(load(assignment)):
         goal = cell.metadata.get("mlops_course", {}).get("learning_goal")
-        assert goal in LEARNING_GOALS, \
+        assert goal in LEARNING_GOALS, (
             f"{assignment}/{cell.metadata.nbgrader.grade_id}: metadata.mlops_course.learning_goal must be one of LG1..LG5"
+        )
 
 
 def test_grade_ids_are_unique(assignment):
@@ -88,8 +93,13 @@ def test_grade_ids_are_unique(assignment):
 def test_parameters_cell_sets_fast_and_seed(assignment):
     cells = [c for c in load(assignment).cells if "parameters" in c.metadata.get("tags", [])]
     assert len(cells) == 1, f"{assignment}: exactly one cell tagged `parameters`"
-    names = {t.id for node in ast.walk(ast.parse(cells[0].source)) if isinstance(node, ast.Assign)
-             for t in node.targets if isinstance(t, ast.Name)}
+    names = {
+        t.id
+        for node in ast.walk(ast.parse(cells[0].source))
+        if isinstance(node, ast.Assign)
+        for t in node.targets
+        if isinstance(t, ast.Name)
+    }
     assert {"FAST", "SEED"} <= names, f"{assignment}: the parameters cell must set FAST and SEED"
 
 
@@ -105,7 +115,9 @@ def test_no_pip_install_or_star_import(assignment):
     for cell in load(assignment).cells:
         if cell.cell_type != "code":
             continue
-        assert not re.search(r"^\s*[!%]\s*pip\s+install", cell.source, re.M), f"{assignment}: pip install in a notebook"
+        assert not re.search(r"^\s*[!%]\s*pip\s+install", cell.source, re.M), (
+            f"{assignment}: pip install in a notebook"
+        )
         assert not re.search(r"^\s*from\s+\S+\s+import\s+\*", cell.source, re.M), f"{assignment}: star import"
 
 

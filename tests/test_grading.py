@@ -1,14 +1,15 @@
 """The grading pipeline on m0_setup: bad submissions are recorded with a reason and
 never stop the others; hidden tests are restored; grading twice changes nothing."""
+
 from __future__ import annotations
 
 import json
 
 import nbformat
 import pytest
+from conftest import ensure_released, put_submission, replace_cells
 from nbgrader.api import Gradebook
 
-from conftest import put_submission, ensure_released, replace_cells
 from mlops_course.grading.pipeline import GradingSetupError, Options, grade
 from mlops_course.grading.seeds import student_seed
 
@@ -46,13 +47,32 @@ def class_results(course):
     put(course, "bad-not-a-notebook", text=json.dumps({"hello": "world"}))
     put(course, "bad-loop", replace_cells(good, {"q_small_box": "while True:\n    pass"}))
     put(course, "bad-crash", replace_cells(good, {"environment_report": "import os\nos._exit(1)"}))
-    put(course, "bad-deleted-tests", drop_cells(release_nb(course), {"test_q_cace", "test_q_pinning",
-                                                                    "predict_tflite", "test_predict_tflite"}))
+    put(
+        course,
+        "bad-deleted-tests",
+        drop_cells(
+            release_nb(course), {"test_q_cace", "test_q_pinning", "predict_tflite", "test_predict_tflite"}
+        ),
+    )
     edited = replace_cells(release_nb(course), {"test_q_cace": '"""Q2"""\nassert True, "always passes"'})
     put(course, "bad-edited-test", edited)
-    put(course, "bad-kills-worker", replace_cells(good, {"q_small_box": "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"}))
-    students = ["bad-kills-worker", "bad-good", "bad-corrupt", "bad-renamed", "bad-empty-folder", "bad-not-a-notebook",
-                "bad-loop", "bad-crash", "bad-deleted-tests", "bad-edited-test"]
+    put(
+        course,
+        "bad-kills-worker",
+        replace_cells(good, {"q_small_box": "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"}),
+    )
+    students = [
+        "bad-kills-worker",
+        "bad-good",
+        "bad-corrupt",
+        "bad-renamed",
+        "bad-empty-folder",
+        "bad-not-a-notebook",
+        "bad-loop",
+        "bad-crash",
+        "bad-deleted-tests",
+        "bad-edited-test",
+    ]
     results = grade(course, A, students, Options(sandbox=False, workers=2, cell_timeout=8, progress=False))
     return {r.student: r for r in results}
 
@@ -67,12 +87,15 @@ def test_a_good_submission_next_to_bad_ones_scores_full(class_results):
     assert good.score == auto_max(good) > 0
 
 
-@pytest.mark.parametrize("student, words", [
-    ("bad-corrupt", "not valid JSON"),
-    ("bad-renamed", "wrong file name: found Untitled.ipynb"),
-    ("bad-empty-folder", "no notebook submitted"),
-    ("bad-not-a-notebook", "not a Jupyter notebook"),
-])
+@pytest.mark.parametrize(
+    "student, words",
+    [
+        ("bad-corrupt", "not valid JSON"),
+        ("bad-renamed", "wrong file name: found Untitled.ipynb"),
+        ("bad-empty-folder", "no notebook submitted"),
+        ("bad-not-a-notebook", "not a Jupyter notebook"),
+    ],
+)
 def test_unreadable_submissions_are_errors_with_a_reason(class_results, student, words):
     result = class_results[student]
     assert result.status == "error"
@@ -108,7 +131,7 @@ def test_deleted_test_cells_are_added_back_and_fail(class_results):
     assert result.status == "graded"
     assert result.cells["test_q_cace"]["score"] == 0
     assert result.cells["test_q_pinning"]["score"] == 0
-    assert result.cells["test_predict_tflite"]["score"] == 0   # its answer cell was deleted too
+    assert result.cells["test_predict_tflite"]["score"] == 0  # its answer cell was deleted too
 
 
 def test_an_edited_test_cell_is_restored_from_the_gradebook(class_results):
@@ -125,8 +148,14 @@ def test_the_seed_is_per_student_injected_and_recorded(course, class_results):
 
 def gradebook_scores(course, students):
     with Gradebook(course.db_url, "mlops-course") as gb:
-        return {s: {g.name: (g.auto_score, g.max_score) for nb in gb.find_submission(A, s).notebooks
-                    for g in nb.grades} for s in students}
+        return {
+            s: {
+                g.name: (g.auto_score, g.max_score)
+                for nb in gb.find_submission(A, s).notebooks
+                for g in nb.grades
+            }
+            for s in students
+        }
 
 
 def test_grading_twice_gives_the_same_gradebook(course, class_results):
@@ -134,15 +163,24 @@ def test_grading_twice_gives_the_same_gradebook(course, class_results):
     before = gradebook_scores(course, students)
     again = grade(course, A, students, Options(sandbox=False, workers=1, progress=False, force=True))
     assert gradebook_scores(course, students) == before
-    assert [(r.score, r.seed) for r in again] == [(class_results[s].score, class_results[s].seed) for s in students]
+    assert [(r.score, r.seed) for r in again] == [
+        (class_results[s].score, class_results[s].seed) for s in students
+    ]
 
 
 def test_the_whole_notebook_wall_clock_stops_a_slow_notebook(course):
     ensure_released(course, A)
-    slow = replace_cells(source_nb(course), {"q_small_box": "import time\ntime.sleep(4)\nq_small_box = 'b'",
-                                             "q_cace": "import time\ntime.sleep(4)\nq_cace = 'a'"})
+    slow = replace_cells(
+        source_nb(course),
+        {
+            "q_small_box": "import time\ntime.sleep(4)\nq_small_box = 'b'",
+            "q_cace": "import time\ntime.sleep(4)\nq_cace = 'a'",
+        },
+    )
     put(course, "slow-student", slow)
-    result = grade(course, A, ["slow-student"], Options(sandbox=False, workers=1, wall_clock=6, progress=False))[0]
+    result = grade(
+        course, A, ["slow-student"], Options(sandbox=False, workers=1, wall_clock=6, progress=False)
+    )[0]
     assert "6 s limit" in result.reason
     # what ran before the stop counts; nothing after it may count as passed
     assert result.cells["test_q_small_box"]["score"] == 1

@@ -1,4 +1,5 @@
 """Packaging: pinned versions, environment.yml in step with pyproject.toml, the CLI."""
+
 from __future__ import annotations
 
 import subprocess
@@ -6,9 +7,8 @@ import sys
 import tomllib
 
 import yaml
-from packaging.requirements import Requirement
-
 from conftest import REPO
+from packaging.requirements import Requirement
 
 
 def pyproject_pins() -> dict[str, str]:
@@ -38,6 +38,7 @@ def test_python_is_3_11():
 
 def test_installed_versions_match_the_pins():
     from importlib import metadata
+
     wrong = {}
     for name, spec in pyproject_pins().items():
         installed = metadata.version(name)

@@ -3,6 +3,7 @@ PostgreSQL 15 server started here (loopback only, throwaway data folder), then r
 parallel grading, regrading and export of m0_setup on a course copy of its own.
 
 Skips when PostgreSQL's binaries are missing, except in CI (CI=true), where it fails."""
+
 from __future__ import annotations
 
 import csv
@@ -16,10 +17,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from conftest import REPO, replace_cells
+
 from mlops_course.course import Course
-from mlops_course.runtime import in_ci
+from mlops_course.infra.resources import in_ci
 
 pytestmark = pytest.mark.slow
 A = "m0_setup"
@@ -30,8 +31,10 @@ STUDENTS = ["pg-good", "pg-wrong"]
 def _require_postgres() -> None:
     missing = [name for name in ("initdb", "pg_ctl") if not (PG_BIN / name).is_file()]
     if missing:
-        message = (f"PostgreSQL server binaries not found in {PG_BIN} ({', '.join(missing)}): "
-                   "apt-get install postgresql (or set MLOPS_COURSE_PG_BIN)")
+        message = (
+            f"PostgreSQL server binaries not found in {PG_BIN} ({', '.join(missing)}): "
+            "apt-get install postgresql (or set MLOPS_COURSE_PG_BIN)"
+        )
         if in_ci():
             pytest.fail(f"CI must provide PostgreSQL: {message}")
         pytest.skip(message)
@@ -59,12 +62,28 @@ class Postgres:
             shutil.chown(self.base, "postgres", "postgres")
             for path in (self.sock, pwfile):
                 shutil.chown(path, "postgres", "postgres")
-        self._run("initdb", "-D", str(self.data), "-A", "scram-sha-256", f"--pwfile={pwfile}", "-U", "postgres",
-                  "-E", "UTF8", "--no-locale", "--no-sync")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-A",
+            "scram-sha-256",
+            f"--pwfile={pwfile}",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--no-locale",
+            "--no-sync",
+        )
         pwfile.unlink()
-        options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.sock} -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off")
-        self._run("pg_ctl", "-w", "-t", "30", "-D", str(self.data), "-l", str(self.log), "-o", options, "start")
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.sock} -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off"
+        )
+        self._run(
+            "pg_ctl", "-w", "-t", "30", "-D", str(self.data), "-l", str(self.log), "-o", options, "start"
+        )
 
     def _run(self, tool: str, *args: str) -> None:
         command = [str(PG_BIN / tool), *args]
@@ -80,8 +99,15 @@ class Postgres:
 
     def connect(self, db: str = "postgres", user: str = "postgres", password: str | None = None):
         import psycopg2
-        return psycopg2.connect(host="127.0.0.1", port=self.port, dbname=db, user=user,
-                                password=password or self.password, connect_timeout=10)
+
+        return psycopg2.connect(
+            host="127.0.0.1",
+            port=self.port,
+            dbname=db,
+            user=user,
+            password=password or self.password,
+            connect_timeout=10,
+        )
 
     def create_database(self, name: str, owner: str, password: str) -> str:
         conn = self.connect()
@@ -115,8 +141,11 @@ def pg_course(postgres, tmp_path_factory):
     url = postgres.create_database("gradebook", "grader", password)
     root = tmp_path_factory.mktemp("pg-course")
     shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
-    shutil.copytree(REPO / "source" / A, root / "source" / A,
-                    ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.pyc", ".mlops-course-work"))
+    shutil.copytree(
+        REPO / "source" / A,
+        root / "source" / A,
+        ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.pyc", ".mlops-course-work"),
+    )
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MLOPS_COURSE_DB_URL", url)
         yield Course(root), password
@@ -124,7 +153,9 @@ def pg_course(postgres, tmp_path_factory):
 
 def grade_cell_ids(course) -> list[str]:
     nb = nbformat.read(str(course.source_notebook(A)), as_version=4)
-    return [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    return [
+        c.metadata["nbgrader"]["grade_id"] for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
+    ]
 
 
 def put(course, student, nb):
@@ -138,13 +169,16 @@ def scores_in_postgres(postgres, password) -> dict[str, float]:
     """Straight from PostgreSQL's tables (no nbgrader code): total score per student."""
     conn = postgres.connect("gradebook", "grader", password)
     with conn.cursor() as cur:
-        cur.execute("""
+        cur.execute(
+            """
             SELECT sa.student_id, SUM(COALESCE(g.manual_score, g.auto_score, 0))
             FROM grade g
             JOIN submitted_notebook sn ON g.notebook_id = sn.id
             JOIN submitted_assignment sa ON sn.assignment_id = sa.id
             JOIN assignment a ON sa.assignment_id = a.id
-            WHERE a.name = %s GROUP BY sa.student_id""", (A,))
+            WHERE a.name = %s GROUP BY sa.student_id""",
+            (A,),
+        )
         found = {student: float(total) for student, total in cur.fetchall()}
     conn.close()
     return found
@@ -162,15 +196,19 @@ def graded(pg_course):
     put(course, "pg-good", good)
     put(course, "pg-wrong", replace_cells(good, {"q_cace": "q_cace = 'b'"}))
     # two notebooks execute at once; scoring writes from this process only
-    return {r.student: r for r in grade(course, A, STUDENTS, Options(sandbox=False, workers=2, progress=False))}
+    return {
+        r.student: r for r in grade(course, A, STUDENTS, Options(sandbox=False, workers=2, progress=False))
+    }
 
 
 def test_release_writes_the_assignment_to_postgresql_not_sqlite(postgres, pg_course, graded):
     course, password = pg_course
     conn = postgres.connect("gradebook", "grader", password)
     with conn.cursor() as cur:
-        cur.execute("SELECT a.name, COUNT(gc.id) FROM assignment a JOIN notebook n ON n.assignment_id = a.id "
-                    "JOIN base_cell bc ON bc.notebook_id = n.id JOIN grade_cells gc ON gc.id = bc.id GROUP BY a.name")
+        cur.execute(
+            "SELECT a.name, COUNT(gc.id) FROM assignment a JOIN notebook n ON n.assignment_id = a.id "
+            "JOIN base_cell bc ON bc.notebook_id = n.id JOIN grade_cells gc ON gc.id = bc.id GROUP BY a.name"
+        )
         assert dict(cur.fetchall()) == {A: len(grade_cell_ids(course))}
     conn.close()
     assert not (course.root / "gradebook.db").exists()

@@ -1,6 +1,7 @@
 """Killing the grader at any moment and starting it again grades exactly what is
 missing: the result equals an uninterrupted run, nothing finished is graded again, and
 autograded/ never holds a half-written notebook."""
+
 from __future__ import annotations
 
 import json
@@ -14,9 +15,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbgrader.api import Gradebook
-
 from conftest import REPO
+from nbgrader.api import Gradebook
 
 pytestmark = pytest.mark.slow
 A = "m0_setup"
@@ -29,7 +29,9 @@ def make_course(root: Path, submissions: int) -> None:
     shutil.copytree(REPO / "source" / A, root / "source" / A)
     for index in range(submissions):
         example = EXAMPLES[index % len(EXAMPLES)]
-        shutil.copytree(REPO / "examples" / "submitted" / example / A, root / "submitted" / f"s{index}-{example}" / A)
+        shutil.copytree(
+            REPO / "examples" / "submitted" / example / A, root / "submitted" / f"s{index}-{example}" / A
+        )
     cli(root, "release", A)
 
 
@@ -50,8 +52,10 @@ def results(root: Path) -> dict[str, dict]:
 
 def gradebook(root: Path) -> dict:
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "mlops-course") as gb:
-        return {s.student.id: {g.name: g.score for nb in s.notebooks for g in nb.grades}
-                for s in gb.assignment_submissions(A)}
+        return {
+            s.student.id: {g.name: g.score for nb in s.notebooks for g in nb.grades}
+            for s in gb.assignment_submissions(A)
+        }
 
 
 def test_a_killed_and_resumed_run_equals_an_uninterrupted_one(tmp_path):
@@ -60,7 +64,9 @@ def test_a_killed_and_resumed_run_equals_an_uninterrupted_one(tmp_path):
     make_course(reference, 5)
     cli(reference, *GRADE)
 
-    proc = cli(interrupted, *GRADE, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = cli(
+        interrupted, *GRADE, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 600
     while len(results(interrupted)) < 2 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.2)
@@ -71,7 +77,7 @@ def test_a_killed_and_resumed_run_equals_an_uninterrupted_one(tmp_path):
     assert 2 <= len(before) < 5, "the kill should land in the middle of the run"
 
     for notebook in (interrupted / "autograded").rglob("*.ipynb"):
-        nbformat.read(str(notebook), as_version=4)   # whole notebooks only, never half-written
+        nbformat.read(str(notebook), as_version=4)  # whole notebooks only, never half-written
 
     out = cli(interrupted, *GRADE)
     after = results(interrupted)
@@ -79,7 +85,8 @@ def test_a_killed_and_resumed_run_equals_an_uninterrupted_one(tmp_path):
     for student, graded_at in before.items():
         assert after[student]["graded_at"] == graded_at, f"{student} was graded twice"
     keys = ("status", "score", "max_score", "seed", "cells", "reason")
-    assert {s: {k: r[k] for k in keys} for s, r in after.items()} == \
-           {s: {k: r[k] for k in keys} for s, r in results(reference).items()}
+    assert {s: {k: r[k] for k in keys} for s, r in after.items()} == {
+        s: {k: r[k] for k in keys} for s, r in results(reference).items()
+    }
     assert gradebook(interrupted) == gradebook(reference)
     assert "ada" in out.stdout

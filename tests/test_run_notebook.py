@@ -1,5 +1,6 @@
 """Executing one notebook (`run_notebook.execute`) with a local kernel, as the process
 pool and Dask workers do with --no-sandbox."""
+
 from __future__ import annotations
 
 import os
@@ -8,12 +9,14 @@ import tempfile
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
-from mlops_course.grading import run_notebook
+from mlops_course.grading.execution import run_notebook
 
-PROBE = ("from ipykernel.kernelapp import IPKernelApp\n"
-         "import os\n"
-         "app = IPKernelApp.instance()\n"
-         "print(app.transport, os.path.basename(os.getcwd()), os.environ.get('JOB_MARK'), os.path.dirname(app.ip))")
+PROBE = (
+    "from ipykernel.kernelapp import IPKernelApp\n"
+    "import os\n"
+    "app = IPKernelApp.instance()\n"
+    "print(app.transport, os.path.basename(os.getcwd()), os.environ.get('JOB_MARK'), os.path.dirname(app.ip))"
+)
 
 
 def run(tmp_path, name: str, source: str) -> tuple[dict, nbformat.NotebookNode]:
@@ -21,8 +24,14 @@ def run(tmp_path, name: str, source: str) -> tuple[dict, nbformat.NotebookNode]:
     workdir.mkdir()
     path = tmp_path / f"{name}.ipynb"
     nbformat.write(new_notebook(cells=[new_code_cell(source)]), str(path))
-    job = {"input": str(path), "output": str(tmp_path / f"{name}.out.ipynb"), "workdir": str(workdir),
-           "cell_timeout": 60, "wall_clock": 120, "env": {"JOB_MARK": name}}
+    job = {
+        "input": str(path),
+        "output": str(tmp_path / f"{name}.out.ipynb"),
+        "workdir": str(workdir),
+        "cell_timeout": 60,
+        "wall_clock": 120,
+        "env": {"JOB_MARK": name},
+    }
     outcome = run_notebook.execute(job)
     return outcome, nbformat.read(job["output"], as_version=4)
 
@@ -40,8 +49,12 @@ def test_local_kernels_talk_over_private_unix_sockets_and_leave_nothing(tmp_path
 
 def test_a_kernel_that_dies_is_reported_and_its_folder_removed(tmp_path):
     marker = tmp_path / "folder.txt"
-    outcome, _ = run(tmp_path, "dies", "from ipykernel.kernelapp import IPKernelApp\nimport os\n"
-                                       f"open({str(marker)!r}, 'w').write(os.path.dirname(IPKernelApp.instance().ip))\n"
-                                       "os._exit(3)")
+    outcome, _ = run(
+        tmp_path,
+        "dies",
+        "from ipykernel.kernelapp import IPKernelApp\nimport os\n"
+        f"open({str(marker)!r}, 'w').write(os.path.dirname(IPKernelApp.instance().ip))\n"
+        "os._exit(3)",
+    )
     assert outcome["status"] == "kernel_died"
     assert not os.path.exists(marker.read_text())

@@ -1,15 +1,16 @@
 """Adversarial submissions in the grading sandbox (a real Docker engine): each one ends
 with a clear reason in its result and has no effect on the others."""
+
 from __future__ import annotations
 
 import socket
 
 import nbformat
 import pytest
+from conftest import ensure_released, put_submission, replace_cells, skip_unless_parts
 
-from conftest import put_submission, ensure_released, replace_cells, skip_unless_parts
+from mlops_course.grading.execution.sandbox import Limits, environment_mounts
 from mlops_course.grading.pipeline import Options, grade
-from mlops_course.grading.sandbox import Limits, environment_mounts
 
 pytestmark = pytest.mark.slow
 A = "m0_setup"
@@ -43,37 +44,90 @@ def attack_results(course, listener):
     attacks = {
         "good": good,
         "endless-loop": replace_cells(good, {"q_cace": "while True:\n    pass"}),
-        "memory-bomb": replace_cells(good, {"q_cace": "hog = []\nwhile True:\n    hog.append(b'x' * (64 * 2**20))"}),
-        "fork-bomb": replace_cells(good, {"q_cace": "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"}),
-        "disk-filler": replace_cells(good, {"q_cace": "with open('filler.bin', 'wb') as f:\n    while True:\n        f.write(b'0' * 2**20)"}),
-        "output-flood": replace_cells(good, {"q_cace": "for i in range(200_000):\n    print('x' * 100)\nq_cace = 'a'"}),
+        "memory-bomb": replace_cells(
+            good, {"q_cace": "hog = []\nwhile True:\n    hog.append(b'x' * (64 * 2**20))"}
+        ),
+        "fork-bomb": replace_cells(
+            good,
+            {
+                "q_cace": "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"
+            },
+        ),
+        "disk-filler": replace_cells(
+            good,
+            {"q_cace": "with open('filler.bin', 'wb') as f:\n    while True:\n        f.write(b'0' * 2**20)"},
+        ),
+        "output-flood": replace_cells(
+            good, {"q_cace": "for i in range(200_000):\n    print('x' * 100)\nq_cace = 'a'"}
+        ),
         "one-huge-output": replace_cells(good, {"q_cace": "print('x' * (100 * 2**20))\nq_cace = 'a'"}),
         # any notebook in its folders (the course's environment, mounted read-only
         # wherever the checkout is, e.g. under /tmp, has notebooks of its own)
-        "reads-hidden-tests": replace_cells(good, {"q_small_box": probe(
-            f"any(name.endswith('.ipynb') for folder in (os.path.dirname(os.getcwd()), '/tmp') "
-            f"for root, _, names in os.walk(folder) if not root.startswith({tuple(environment_mounts())!r}) "
-            "for name in names)")}),
-        "network": replace_cells(good, {"q_small_box": probe(f"socket.create_connection(('127.0.0.1', {listener}), timeout=3) is not None")}),
-        "reads-other-student": replace_cells(good, {"q_small_box": probe(f"bool(open({str(course.submission_dir('good', A) / (A + '.ipynb'))!r}).read())")}),
-        "reads-gradebook": replace_cells(good, {"q_small_box": probe(f"bool(open({str(course.root / 'gradebook.db')!r}, 'rb').read(16))")}),
-        "reads-source": replace_cells(good, {"q_small_box": probe(f"bool(open({str(course.source_notebook(A))!r}).read())")}),
-        "writes-outside": replace_cells(good, {"q_small_box": probe(f"open({str(course.root / 'pwned.txt')!r}, 'w').write('x') > 0 or open('/usr/pwned', 'w')")}),
+        "reads-hidden-tests": replace_cells(
+            good,
+            {
+                "q_small_box": probe(
+                    f"any(name.endswith('.ipynb') for folder in (os.path.dirname(os.getcwd()), '/tmp') "
+                    f"for root, _, names in os.walk(folder) if not root.startswith({tuple(environment_mounts())!r}) "
+                    "for name in names)"
+                )
+            },
+        ),
+        "network": replace_cells(
+            good,
+            {
+                "q_small_box": probe(
+                    f"socket.create_connection(('127.0.0.1', {listener}), timeout=3) is not None"
+                )
+            },
+        ),
+        "reads-other-student": replace_cells(
+            good,
+            {
+                "q_small_box": probe(
+                    f"bool(open({str(course.submission_dir('good', A) / (A + '.ipynb'))!r}).read())"
+                )
+            },
+        ),
+        "reads-gradebook": replace_cells(
+            good, {"q_small_box": probe(f"bool(open({str(course.root / 'gradebook.db')!r}, 'rb').read(16))")}
+        ),
+        "reads-source": replace_cells(
+            good, {"q_small_box": probe(f"bool(open({str(course.source_notebook(A))!r}).read())")}
+        ),
+        "writes-outside": replace_cells(
+            good,
+            {
+                "q_small_box": probe(
+                    f"open({str(course.root / 'pwned.txt')!r}, 'w').write('x') > 0 or open('/usr/pwned', 'w')"
+                )
+            },
+        ),
         # the one folder of the grader's disk it shares: its kernel's sockets
-        "writes-socket-folder": replace_cells(good, {"q_small_box": probe("open('/kernel/filler', 'w').write('x') > 0")}),
+        "writes-socket-folder": replace_cells(
+            good, {"q_small_box": probe("open('/kernel/filler', 'w').write('x') > 0")}
+        ),
         "kernel-dies": replace_cells(good, {"environment_report": "import os\nos._exit(3)"}),
     }
     for student, nb in attacks.items():
         put(course, student, nb)
     put(course, "corrupt-json", text='{"cells": [')
     put(course, "wrong-name", good, name="my_solution.ipynb")
-    deleted = nbformat.reads(nbformat.writes(nbformat.read(str(course.release_notebook(A)), as_version=4)), as_version=4)
-    deleted.cells = [c for c in deleted.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "test_q_cace"]
+    deleted = nbformat.reads(
+        nbformat.writes(nbformat.read(str(course.release_notebook(A)), as_version=4)), as_version=4
+    )
+    deleted.cells = [
+        c for c in deleted.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "test_q_cace"
+    ]
     put(course, "deleted-test", replace_cells(deleted, {"q_cace": "q_cace = 'z'"}))
     students = [*attacks, "corrupt-json", "wrong-name", "deleted-test"]
     limits = Limits(memory="1g", cpus=1.0, pids=64, work_size="64m", tmp_size="32m")
-    results = grade(course, A, students, Options(sandbox=True, workers=2, cell_timeout=10, wall_clock=45,
-                                                  progress=False, limits=limits))
+    results = grade(
+        course,
+        A,
+        students,
+        Options(sandbox=True, workers=2, cell_timeout=10, wall_clock=45, progress=False, limits=limits),
+    )
     return {r.student: r for r in results}
 
 
@@ -87,12 +141,15 @@ def test_the_good_submission_scores_full_marks_in_the_sandbox(attack_results):
     assert good.score == full(good)
 
 
-@pytest.mark.parametrize("student, cell, words", [
-    ("endless-loop", "test_q_cace", "cell timeout in q_cace"),
-    ("memory-bomb", "test_q_cace", ""),
-    ("fork-bomb", "test_q_cace", ""),
-    ("disk-filler", "test_q_cace", ""),
-])
+@pytest.mark.parametrize(
+    "student, cell, words",
+    [
+        ("endless-loop", "test_q_cace", "cell timeout in q_cace"),
+        ("memory-bomb", "test_q_cace", ""),
+        ("fork-bomb", "test_q_cace", ""),
+        ("disk-filler", "test_q_cace", ""),
+    ],
+)
 def test_resource_attacks_lose_only_their_own_points(attack_results, student, cell, words):
     result = attack_results[student]
     assert result.cells, f"{student} was not graded at all: {result.reason}"
@@ -114,8 +171,18 @@ def test_a_flood_of_output_is_cut_and_still_graded(course, attack_results, stude
     assert executed.stat().st_size < 2_000_000, "outputs must be cut to nbgrader's limits"
 
 
-@pytest.mark.parametrize("student", ["network", "reads-other-student", "reads-gradebook", "reads-source",
-                                     "reads-hidden-tests", "writes-outside", "writes-socket-folder"])
+@pytest.mark.parametrize(
+    "student",
+    [
+        "network",
+        "reads-other-student",
+        "reads-gradebook",
+        "reads-source",
+        "reads-hidden-tests",
+        "writes-outside",
+        "writes-socket-folder",
+    ],
+)
 def test_the_sandbox_has_no_network_and_sees_only_its_own_submission(course, attack_results, student):
     result = attack_results[student]
     assert result.status == "graded", result.reason
@@ -130,8 +197,9 @@ def test_a_dying_kernel_is_reported_and_later_tests_score_nothing(attack_results
     assert result.cells["test_reproducible"]["score"] == 0
 
 
-@pytest.mark.parametrize("student, words", [("corrupt-json", "not valid JSON"),
-                                            ("wrong-name", "wrong file name")])
+@pytest.mark.parametrize(
+    "student, words", [("corrupt-json", "not valid JSON"), ("wrong-name", "wrong file name")]
+)
 def test_unreadable_submissions_are_errors(attack_results, student, words):
     assert attack_results[student].status == "error" and words in attack_results[student].reason
 
@@ -149,8 +217,12 @@ def test_the_environment_is_mounted_read_only_and_nothing_of_the_course():
 def test_no_container_is_left_behind(course, attack_results):
     """Only this course's jobs: other tests (and xdist workers) grade at the same time."""
     import docker
+
     client = docker.from_env()
     running = client.containers.list(all=True, filters={"label": "org.mlops-course.role=grading-job"})
-    left = [c.name for c in running
-            if c.labels.get("org.mlops-course.workdir", "").startswith(str(course.root) + "/")]
+    left = [
+        c.name
+        for c in running
+        if c.labels.get("org.mlops-course.workdir", "").startswith(str(course.root) + "/")
+    ]
     assert not left, left

@@ -3,6 +3,7 @@ only) score exactly as on the local worker pool, with shared or shipped working 
 and with or without the sandbox; a worker that dies mid-run loses no other submission;
 clusters that cannot grade (unreachable, no worker, wrong environment) fail clearly; the
 local path never imports dask; the Kubernetes manifests of docs/scale-out.md are valid."""
+
 from __future__ import annotations
 
 import shutil
@@ -12,10 +13,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from conftest import ensure_released, replace_cells, skip_unless_parts
-from mlops_course.grading.dask_executor import KILLED_REASON, DaskExecutor, DaskSetupError
-from mlops_course.grading.executor import ExecutionJob
+
+from mlops_course.grading.execution.dask_cluster import KILLED_REASON, DaskExecutor, DaskSetupError
+from mlops_course.grading.execution.local_pool import ExecutionJob
 from mlops_course.grading.pipeline import Options, grade
 
 A = "m0_setup"
@@ -41,8 +42,15 @@ def forget(course, students):
 
 
 def comparable(result):
-    return (result.student, result.status, result.score, result.max_score, result.seed, result.reason,
-            result.cells)
+    return (
+        result.student,
+        result.status,
+        result.score,
+        result.max_score,
+        result.seed,
+        result.reason,
+        result.cells,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -51,10 +59,16 @@ def cluster():
     import dask
     from distributed import LocalCluster
 
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1,
-                          "distributed.scheduler.worker-saturation": 1.0}):
-        local = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                             dashboard_address="127.0.0.1:0", host="127.0.0.1")
+    with dask.config.set(
+        {"distributed.scheduler.allowed-failures": 1, "distributed.scheduler.worker-saturation": 1.0}
+    ):
+        local = LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address="127.0.0.1:0",
+            host="127.0.0.1",
+        )
     yield local
     local.close()
 
@@ -86,13 +100,16 @@ def test_a_local_dask_cluster_scores_exactly_like_the_local_pool(course, pool_re
 
 
 @pytest.mark.slow
-def test_shipping_the_files_to_workers_that_share_no_disk_gives_the_same_scores(course, cluster, pool_results,
-                                                                               monkeypatch):
+def test_shipping_the_files_to_workers_that_share_no_disk_gives_the_same_scores(
+    course, cluster, pool_results, monkeypatch
+):
     """Workers without the course folder: working folders go as archives, executed
     notebooks come back with the results."""
     monkeypatch.setenv("MLOPS_COURSE_DASK_TRANSFER", "ship")
     forget(course, STUDENTS)
-    shipped = grade(course, A, STUDENTS, Options(sandbox=False, progress=False, scheduler=cluster.scheduler_address))
+    shipped = grade(
+        course, A, STUDENTS, Options(sandbox=False, progress=False, scheduler=cluster.scheduler_address)
+    )
     assert [comparable(r) for r in shipped] == [comparable(r) for r in pool_results]
 
 
@@ -103,9 +120,11 @@ def test_workers_killed_mid_run_lose_no_other_submission(course, cluster, tmp_pa
     reported (one second chance, then KilledWorker). The bystanders are all graded."""
     ensure_released(course, A)
     marker = tmp_path / "killed-once"
-    once = (f"import os, signal, pathlib\nmarker = pathlib.Path({str(marker)!r})\n"
-            "if not marker.exists():\n    marker.touch()\n    os.kill(os.getppid(), signal.SIGKILL)\n"
-            "q_small_box = 'b'")
+    once = (
+        f"import os, signal, pathlib\nmarker = pathlib.Path({str(marker)!r})\n"
+        "if not marker.exists():\n    marker.touch()\n    os.kill(os.getppid(), signal.SIGKILL)\n"
+        "q_small_box = 'b'"
+    )
     good = source_nb(course)
     put(course, "dask-dies-once", replace_cells(good, {"q_small_box": once}))
     put(course, "dask-kills-worker", replace_cells(good, {"q_small_box": KILL_PARENT}))
@@ -115,8 +134,12 @@ def test_workers_killed_mid_run_lose_no_other_submission(course, cluster, tmp_pa
     pids_before = set(_worker_pids(cluster))
     forget(course, students)
 
-    results = {r.student: r for r in grade(course, A, students,
-                                           Options(sandbox=False, progress=False, scheduler=cluster.scheduler_address))}
+    results = {
+        r.student: r
+        for r in grade(
+            course, A, students, Options(sandbox=False, progress=False, scheduler=cluster.scheduler_address)
+        )
+    }
 
     assert marker.exists(), "the worker was never killed: the test proves nothing"
     assert set(_worker_pids(cluster)) != pids_before  # worker processes were replaced
@@ -125,17 +148,20 @@ def test_workers_killed_mid_run_lose_no_other_submission(course, cluster, tmp_pa
     full = results["dask-bystander-0"].score
     assert full > 0
     assert {s: (r.status, r.score, r.reason) for s, r in results.items()} == {
-        s: ("graded", full, None) for s in ["dask-dies-once", "dask-bystander-0", "dask-bystander-1"]}
+        s: ("graded", full, None) for s in ["dask-dies-once", "dask-bystander-0", "dask-bystander-1"]
+    }
 
 
-SANDBOX_PROBE = ("import os\n"
-                 "q_small_box = 'b' if os.getuid() == 65534 and not os.path.exists({course!r}) else 'x'")
+SANDBOX_PROBE = (
+    "import os\nq_small_box = 'b' if os.getuid() == 65534 and not os.path.exists({course!r}) else 'x'"
+)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("transfer", ["shared", "ship"])
-def test_sandboxed_notebooks_on_a_local_dask_cluster_score_like_the_local_pool(course, pool_results, transfer,
-                                                                               monkeypatch):
+def test_sandboxed_notebooks_on_a_local_dask_cluster_score_like_the_local_pool(
+    course, pool_results, transfer, monkeypatch
+):
     """With the sandbox (the default), each Dask task runs its notebook in the grading
     container of the worker's machine: same scores, and the notebook runs as nobody
     without the course folder (ship: from a copy unpacked on the worker)."""
@@ -159,8 +185,9 @@ def test_the_pipeline_asks_dask_for_the_sandbox_unless_told_not_to():
 
 
 def _worker_pids(cluster):
-    from distributed import Client
     import os
+
+    from distributed import Client
 
     with Client(cluster.scheduler_address) as client:
         return list(client.run(os.getpid).values())
@@ -188,20 +215,45 @@ def test_workers_without_the_course_package_are_a_clear_error_before_anything_ru
     import dask
     from distributed import LocalCluster
 
-    worker_main = ("import sys; sys.modules['mlops_course'] = None\n"  # as if it were not installed
-                   "from distributed.cli.dask_worker import main; main()")
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1}), \
-            LocalCluster(n_workers=0, dashboard_address="127.0.0.1:0", host="127.0.0.1") as bare:
-        worker = subprocess.Popen([sys.executable, "-c", worker_main, bare.scheduler_address, "--nthreads", "1",
-                                   "--no-nanny", "--host", "127.0.0.1", "--no-dashboard"],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker_main = (
+        "import sys; sys.modules['mlops_course'] = None\n"  # as if it were not installed
+        "from distributed.cli.dask_worker import main; main()"
+    )
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 1}),
+        LocalCluster(n_workers=0, dashboard_address="127.0.0.1:0", host="127.0.0.1") as bare,
+    ):
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                worker_main,
+                bare.scheduler_address,
+                "--nthreads",
+                "1",
+                "--no-nanny",
+                "--host",
+                "127.0.0.1",
+                "--no-dashboard",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             from distributed import Client
+
             with Client(bare.scheduler_address) as client:
                 client.wait_for_workers(1, timeout=60)
             (tmp_path / "in.ipynb").write_text("{}")
-            job = ExecutionJob(key="x/y/z", input=tmp_path / "in.ipynb", output=tmp_path / "out.ipynb",
-                               workdir=tmp_path, cell_timeout=5, wall_clock=5, env={})
+            job = ExecutionJob(
+                key="x/y/z",
+                input=tmp_path / "in.ipynb",
+                output=tmp_path / "out.ipynb",
+                workdir=tmp_path,
+                cell_timeout=5,
+                wall_clock=5,
+                env={},
+            )
             ran = []
             with pytest.raises(DaskSetupError, match="grading environment") as error:
                 DaskExecutor(bare.scheduler_address, sandbox=False).run([job], lambda *a: ran.append(a))
@@ -215,29 +267,60 @@ def test_a_cluster_without_workers_reports_every_job_instead_of_hanging(tmp_path
     from distributed import LocalCluster
 
     (tmp_path / "in.ipynb").write_text("{}")
-    jobs = [ExecutionJob(key=f"s{n}/a/a", input=tmp_path / "in.ipynb", output=tmp_path / f"out{n}.ipynb",
-                         workdir=tmp_path, cell_timeout=5, wall_clock=5, env={}) for n in range(3)]
+    jobs = [
+        ExecutionJob(
+            key=f"s{n}/a/a",
+            input=tmp_path / "in.ipynb",
+            output=tmp_path / f"out{n}.ipynb",
+            workdir=tmp_path,
+            cell_timeout=5,
+            wall_clock=5,
+            env={},
+        )
+        for n in range(3)
+    ]
     done = []
     with LocalCluster(n_workers=0, dashboard_address="127.0.0.1:0", host="127.0.0.1") as empty:
         DaskExecutor(empty.scheduler_address, sandbox=False, no_worker_timeout=3).run(
-            jobs, lambda job, outcome: done.append((job.key, outcome["status"], outcome["reason"])))
-    assert sorted(done) == [(f"s{n}/a/a", "failed", f"not executed: the Dask cluster at {empty.scheduler_address} "
-                             "has had no worker for 3 s") for n in range(3)]
+            jobs, lambda job, outcome: done.append((job.key, outcome["status"], outcome["reason"]))
+        )
+    assert sorted(done) == [
+        (
+            f"s{n}/a/a",
+            "failed",
+            f"not executed: the Dask cluster at {empty.scheduler_address} has had no worker for 3 s",
+        )
+        for n in range(3)
+    ]
 
 
 def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
-    job = ExecutionJob(key="x/y/z", input=tmp_path / "in.ipynb", output=tmp_path / "out.ipynb",
-                       workdir=tmp_path, cell_timeout=5, wall_clock=5, env={})
+    job = ExecutionJob(
+        key="x/y/z",
+        input=tmp_path / "in.ipynb",
+        output=tmp_path / "out.ipynb",
+        workdir=tmp_path,
+        cell_timeout=5,
+        wall_clock=5,
+        env={},
+    )
     with pytest.raises(DaskSetupError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
         DaskExecutor("tcp://127.0.0.1:9", connect_timeout=2).run([job], lambda *a: None)
 
 
 def test_the_local_path_never_imports_dask():
-    code = ("import sys, mlops_course.grading.pipeline as p, mlops_course.grading.dask_executor\n"
-            "p.make_executor(p.Options(sandbox=False, workers=2))\n"
-            "print(sorted(m for m in ('dask', 'distributed') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parents[1])
+    code = (
+        "import sys, mlops_course.grading.pipeline as p, mlops_course.grading.execution.dask_cluster\n"
+        "p.make_executor(p.Options(sandbox=False, workers=2))\n"
+        "print(sorted(m for m in ('dask', 'distributed') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert out.stdout.strip() == "[]"
 
 
@@ -265,10 +348,22 @@ def test_the_kubernetes_manifests_in_the_scale_out_doc_are_valid():
             spec = doc["spec"]
             assert spec["worker"]["replicas"] >= 1
             for part in ("worker", "scheduler"):
-                checked.append({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": part},
-                                "spec": spec[part]["spec"]})
-            checked.append({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "scheduler"},
-                            "spec": spec["scheduler"]["service"]})
+                checked.append(
+                    {
+                        "apiVersion": "v1",
+                        "kind": "Pod",
+                        "metadata": {"name": part},
+                        "spec": spec[part]["spec"],
+                    }
+                )
+            checked.append(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Service",
+                    "metadata": {"name": "scheduler"},
+                    "spec": spec["scheduler"]["service"],
+                }
+            )
             worker_args = spec["worker"]["spec"]["containers"][0]["args"]
             assert worker_args[worker_args.index("--nthreads") + 1] == "1"
         elif "kind" in doc:

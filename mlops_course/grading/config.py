@@ -8,7 +8,7 @@ import sys
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
-from ..course import Course
+from mlops_course.course import Course
 
 COURSE_ID = "mlops-course"
 

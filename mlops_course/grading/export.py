@@ -4,8 +4,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from ..course import Course
-from . import results as ledger
+from mlops_course.course import Course
+from mlops_course.grading import results as ledger
 
 COLUMNS = ["student", "assignment", "status", "score", "max_score", "seed", "fast",
            "submitted_at", "graded_at", "reason"]

@@ -8,8 +8,9 @@ from __future__ import annotations
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades, NbGraderPreprocessor
 
-from ..course import Course
-from . import config as nbconfig
+from mlops_course.course import Course
+from mlops_course.grading import config as nbconfig
+from mlops_course.errors import FeedbackError
 
 
 class ReduceTracebacks(NbGraderPreprocessor):
@@ -27,8 +28,6 @@ class ReduceTracebacks(NbGraderPreprocessor):
 FEEDBACK_PREPROCESSORS = [GetGrades, ClearHiddenTests, ReduceTracebacks, CSSHTMLHeaderPreprocessor]
 
 
-class FeedbackError(RuntimeError):
-    pass
 
 
 def generate_feedback(course: Course, assignment: str, students: list[str] | None = None) -> list[str]:

@@ -17,18 +17,17 @@ from dataclasses import dataclass
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from ..course import Course
-from . import config as nbconfig
-from . import results as ledger
-from .executor import ExecutionJob, LocalExecutor
-from .prepare import inject_parameters, prepare_workdir, restore_grading_cells, write_notebook
-from .score import EXECUTED, ScoringError, score
-from .seeds import run_id, student_seed
-from .submissions import SubmissionError, read_submitted_notebook, submission_timestamp
+from mlops_course.course import Course
+from mlops_course.grading import config as nbconfig
+from mlops_course.grading import results as ledger
+from mlops_course.grading.execution.local_pool import ExecutionJob, LocalExecutor
+from mlops_course.grading.prepare import inject_parameters, prepare_workdir, restore_grading_cells, write_notebook
+from mlops_course.grading.score import EXECUTED, ScoringError, score
+from mlops_course.grading.seeds import run_id, student_seed
+from mlops_course.grading.submissions import SubmissionError, read_submitted_notebook, submission_timestamp
+from mlops_course.errors import GradingSetupError
 
 
-class GradingSetupError(RuntimeError):
-    """Grading cannot start at all (e.g. the assignment was never released)."""
 
 
 @dataclass
@@ -49,11 +48,11 @@ def make_executor(options: Options):
     """Where executions run: a sandbox container per job (the default), this machine's
     worker pool (--no-sandbox), or a Dask cluster."""
     if options.scheduler:
-        from .dask_executor import DaskExecutor
+        from mlops_course.grading.execution.dask_cluster import DaskExecutor
         return DaskExecutor(options.scheduler, options.workers, sandbox=options.sandbox,
                             limits=options.limits, docker_socket=options.docker_socket)
     if options.sandbox:
-        from .sandbox import SandboxExecutor
+        from mlops_course.grading.execution.sandbox import SandboxExecutor
         return SandboxExecutor(options.workers, options.limits, options.docker_socket,
                                log=print if options.progress else (lambda line: None))
     return LocalExecutor(options.workers)
@@ -91,7 +90,7 @@ def _check_sandbox_fits(assignment: str, parts: list[str], options: Options) -> 
 def _remove_docker_leftovers(student: str, assignment: str) -> None:
     """What a stopped notebook did not clean up itself (its containers, images, ...)."""
     try:
-        from ..containers import remove_run_resources
+        from mlops_course.labs.docker.containers import remove_run_resources
         remove_run_resources(run=run_id(student, assignment))
     except Exception:  # no engine, or nothing to remove: never fail the grading for it
         pass

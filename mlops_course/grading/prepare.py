@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 from papermill.parameterize import parameterize_notebook
 
-from ..course import Course
+from mlops_course.course import Course
 
 
 def restore_answer_cells(nb, released):

@@ -1,13 +1,12 @@
 """`mlops-course release`: nbgrader generate_assignment, then the leak check."""
 from __future__ import annotations
 
-from ..course import Course
-from . import config as nbconfig
-from .leakcheck import find_leaks
+from mlops_course.course import Course
+from mlops_course.grading import config as nbconfig
+from mlops_course.grading.leakcheck import find_leaks
+from mlops_course.errors import ReleaseError
 
 
-class ReleaseError(RuntimeError):
-    pass
 
 
 def release(course: Course, assignments: list[str] | None = None) -> dict[str, str]:

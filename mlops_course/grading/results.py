@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..course import Course
+from mlops_course.course import Course
 
 GRADED = "graded"
 ERROR = "error"

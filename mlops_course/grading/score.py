@@ -14,15 +14,14 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern,
                                     LimitOutput, SaveAutoGrades)
 
-from ..course import Course
-from . import config as nbconfig
+from mlops_course.course import Course
+from mlops_course.grading import config as nbconfig
+from mlops_course.errors import ScoringError
 
 EXECUTED = "grading/executed"
 SCORING = "grading/scoring"   # nbgrader writes here; the finished folder then moves to autograded/
 
 
-class ScoringError(RuntimeError):
-    pass
 
 
 def scoring_config(base):

@@ -6,11 +6,10 @@ from pathlib import Path
 
 import nbformat
 
-from ..course import Course
+from mlops_course.course import Course
+from mlops_course.errors import SubmissionError
 
 
-class SubmissionError(Exception):
-    """A submission that cannot be graded; the message is the reason shown to the lecturer."""
 
 
 def read_submitted_notebook(course: Course, student: str, assignment: str,

@@ -1,7 +1,7 @@
 """The summary table printed after grading."""
 from __future__ import annotations
 
-from .results import GradeResult
+from mlops_course.grading.results import GradeResult
 
 
 def format_summary(results: list[GradeResult]) -> str:

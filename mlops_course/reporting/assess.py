@@ -4,21 +4,22 @@ per course, the grade and pass/fail.
 
 Pure functions over plain data (no database): :mod:`.collect` reads the gradebook
 and the results ledger into :class:`Attempt` objects; tests build them directly."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from .rubric import NYP, CellGoal, Rubric
-from .schedule import is_late, local_week
+from mlops_course.reporting.rubric import NYP, CellGoal, Rubric
+from mlops_course.reporting.schedule import is_late, local_week
 
 # Lab statuses
-ON_TIME = "on_time"        # delivered before the demo deadline
-LATE = "late"              # delivered after the deadline: counts as absent (regular students)
-ABSENT = "absent"          # not delivered and the deadline has passed
-OPEN = "open"              # not delivered yet, deadline still ahead (or TIAO: no deadline)
-TIAO = "tiao"              # delivered by a TIAO student (no deadline)
-ERROR = "grading_error"    # the grader failed on the submission (see reason)
+ON_TIME = "on_time"  # delivered before the demo deadline
+LATE = "late"  # delivered after the deadline: counts as absent (regular students)
+ABSENT = "absent"  # not delivered and the deadline has passed
+OPEN = "open"  # not delivered yet, deadline still ahead (or TIAO: no deadline)
+TIAO = "tiao"  # delivered by a TIAO student (no deadline)
+ERROR = "grading_error"  # the grader failed on the submission (see reason)
 STATUSES = [ON_TIME, TIAO, LATE, ABSENT, OPEN, ERROR]
 
 PASS, FAIL, PENDING = "pass", "fail", "pending"
@@ -35,12 +36,13 @@ class CellScore:
 @dataclass
 class Attempt:
     """One graded (or failed) submission of a module by a student."""
+
     student: str
     module: str
     submitted_at: datetime | None
     cells: dict[str, CellScore] = field(default_factory=dict)
-    attempt: int = 1                  # 1 = first attempt, 2 = resit
-    grading_status: str = "graded"    # "graded" | "error" (results ledger)
+    attempt: int = 1  # 1 = first attempt, 2 = resit
+    grading_status: str = "graded"  # "graded" | "error" (results ledger)
     reason: str | None = None
     extension: timedelta | None = None  # nbgrader's per-student extension of the due date
 
@@ -69,8 +71,8 @@ class StudentInfo:
 class Resit:
     student: str
     module: str
-    prepared_at: datetime              # aware UTC
-    deadline: datetime | None = None   # aware UTC
+    prepared_at: datetime  # aware UTC
+    deadline: datetime | None = None  # aware UTC
     first_attempt: Attempt | None = None
     reasons: str = ""
 
@@ -85,27 +87,27 @@ class ModuleResult:
     max_score: float | None
     submitted_at: datetime | None
     deadline: datetime | None
-    levels: dict[str, str | None]        # criterion -> level (None: not assessed here)
+    levels: dict[str, str | None]  # criterion -> level (None: not assessed here)
     shares: dict[str, float | None]
     counted: bool
     proficient: bool
-    demo_week: str | None = None         # "2026-W40"
+    demo_week: str | None = None  # "2026-W40"
     second_demo_in_week: bool = False
     needs_manual_grade: bool = False
     reason: str = ""
-    effective: bool = True               # the attempt that decides (resit over first)
+    effective: bool = True  # the attempt that decides (resit over first)
 
 
 @dataclass
 class StudentResult:
     student: StudentInfo
-    modules: dict[str, ModuleResult]          # effective result per module
+    modules: dict[str, ModuleResult]  # effective result per module
     course_levels: dict[str, str | None]
     grade: float | None
     technical_ok: bool
-    result: str                               # pass | fail | pending
+    result: str  # pass | fail | pending
     failing_modules: list[str]
-    open_modules: list[str]                   # not delivered yet, or waiting for manual grading
+    open_modules: list[str]  # not delivered yet, or waiting for manual grading
 
     @property
     def passed(self) -> bool:
@@ -117,7 +119,7 @@ class ClassResult:
     modules: list[str]
     criteria: list[str]
     students: dict[str, StudentResult]
-    rows: list[ModuleResult]                  # every attempt, first and resit
+    rows: list[ModuleResult]  # every attempt, first and resit
     goals: dict[str, dict[str, CellGoal]]
     attempts: list[Attempt]
     rubric: Rubric
@@ -137,13 +139,21 @@ def _shares(attempt: Attempt | None, goals: dict[str, CellGoal], rubric: Rubric)
     return {c: (min(1.0, s / m) if m > 0 else None) for c, (s, m) in points.items()}
 
 
-def _module_result(student: StudentInfo, module: str, attempt: Attempt | None, goals, rubric: Rubric,
-                   deadline: datetime | None, as_of: datetime, number: int = 1,
-                   tiao_rule: bool | None = None) -> ModuleResult:
+def _module_result(
+    student: StudentInfo,
+    module: str,
+    attempt: Attempt | None,
+    goals,
+    rubric: Rubric,
+    deadline: datetime | None,
+    as_of: datetime,
+    number: int = 1,
+    tiao_rule: bool | None = None,
+) -> ModuleResult:
     tiao = student.tiao if tiao_rule is None else tiao_rule
     shares = _shares(attempt, goals, rubric)
     if deadline is not None and attempt is not None and attempt.extension:
-        deadline = deadline + attempt.extension     # granted by the lecturer in nbgrader
+        deadline = deadline + attempt.extension  # granted by the lecturer in nbgrader
     reason = ""
     if attempt is None:
         if tiao or deadline is None or as_of <= deadline:
@@ -162,23 +172,33 @@ def _module_result(student: StudentInfo, module: str, attempt: Attempt | None, g
     levels = {}
     for criterion, share in shares.items():
         if status == OPEN or share is None:
-            levels[criterion] = None          # not assessed (yet)
+            levels[criterion] = None  # not assessed (yet)
         else:
             levels[criterion] = rubric.level_for(criterion, share) if counted else NYP
     return ModuleResult(
-        student=student.id, module=module, attempt=number, status=status,
+        student=student.id,
+        module=module,
+        attempt=number,
+        status=status,
         score=attempt.score if attempt and attempt.grading_status == "graded" else None,
         max_score=attempt.max_score if attempt and attempt.grading_status == "graded" else None,
-        submitted_at=attempt.submitted_at if attempt else None, deadline=None if tiao else deadline,
-        levels=levels, shares=shares if attempt else {c: None for c in shares}, counted=counted,
-        proficient=False, needs_manual_grade=bool(attempt and attempt.needs_manual_grade),
-        reason=reason)
+        submitted_at=attempt.submitted_at if attempt else None,
+        deadline=None if tiao else deadline,
+        levels=levels,
+        shares=shares if attempt else {c: None for c in shares},
+        counted=counted,
+        proficient=False,
+        needs_manual_grade=bool(attempt and attempt.needs_manual_grade),
+        reason=reason,
+    )
 
 
 def _finish(result: ModuleResult, rubric: Rubric) -> None:
     result.proficient = result.counted and all(
-        rubric.at_least_proficient(level) for c, level in result.levels.items()
-        if level is not None and rubric.is_technical(c))
+        rubric.at_least_proficient(level)
+        for c, level in result.levels.items()
+        if level is not None and rubric.is_technical(c)
+    )
 
 
 def _apply_weekly_limit(results: list[ModuleResult], rubric: Rubric, tiao: bool) -> None:
@@ -194,8 +214,10 @@ def _apply_weekly_limit(results: list[ModuleResult], rubric: Rubric, tiao: bool)
     if tiao and not rubric.demos.get("one_demo_per_week_tiao", True):
         return
     seen: dict[str, str] = {}
-    for r in sorted((r for r in results if r.counted and r.submitted_at is not None),
-                    key=lambda r: (r.submitted_at, r.module)):
+    for r in sorted(
+        (r for r in results if r.counted and r.submitted_at is not None),
+        key=lambda r: (r.submitted_at, r.module),
+    ):
         if r.demo_week in seen:
             r.second_demo_in_week = True
             note = f"second demo in week {r.demo_week} ({seen[r.demo_week]} was demoed that week)"
@@ -209,12 +231,18 @@ def _apply_weekly_limit(results: list[ModuleResult], rubric: Rubric, tiao: bool)
             seen[r.demo_week] = r.module
 
 
-def evaluate(students: list[StudentInfo], modules: list[str], attempts: list[Attempt],
-             goals: dict[str, dict[str, CellGoal]], rubric: Rubric,
-             deadlines: dict[str, datetime | None], as_of: datetime | None = None,
-             resits: list[Resit] = ()) -> ClassResult:
+def evaluate(
+    students: list[StudentInfo],
+    modules: list[str],
+    attempts: list[Attempt],
+    goals: dict[str, dict[str, CellGoal]],
+    rubric: Rubric,
+    deadlines: dict[str, datetime | None],
+    as_of: datetime | None = None,
+    resits: list[Resit] = (),
+) -> ClassResult:
     """Apply the rubric and the demo rules to every student and module."""
-    as_of = as_of or datetime.now(timezone.utc)
+    as_of = as_of or datetime.now(UTC)
     first = {(a.student, a.module): a for a in attempts if a.attempt == 1}
     second = {(a.student, a.module): a for a in attempts if a.attempt == 2}
     resit_by = {(r.student, r.module): r for r in resits}
@@ -227,8 +255,12 @@ def evaluate(students: list[StudentInfo], modules: list[str], attempts: list[Att
     rows: list[ModuleResult] = []
     out: dict[str, StudentResult] = {}
     for student in students:
-        firsts = [_module_result(student, m, first.get((student.id, m)), goals.get(m, {}), rubric,
-                                 deadlines.get(m), as_of) for m in modules]
+        firsts = [
+            _module_result(
+                student, m, first.get((student.id, m)), goals.get(m, {}), rubric, deadlines.get(m), as_of
+            )
+            for m in modules
+        ]
         _apply_weekly_limit(firsts, rubric, student.tiao)
         effective = {}
         for r in firsts:
@@ -240,8 +272,16 @@ def evaluate(students: list[StudentInfo], modules: list[str], attempts: list[Att
                 continue
             # The resit is an individual assignment with its own deadline (no weekly limit).
             second_result = _module_result(
-                student, m, second.get((student.id, m)), goals.get(m, {}), rubric,
-                resit.deadline, as_of, number=2, tiao_rule=resit.deadline is None)
+                student,
+                m,
+                second.get((student.id, m)),
+                goals.get(m, {}),
+                rubric,
+                resit.deadline,
+                as_of,
+                number=2,
+                tiao_rule=resit.deadline is None,
+            )
             if second_result.status == TIAO:
                 second_result.status = ON_TIME
             _finish(second_result, rubric)
@@ -254,10 +294,12 @@ def evaluate(students: list[StudentInfo], modules: list[str], attempts: list[Att
         grade = rubric.grade_for(course_levels)
         # A lab that does not count fails; a counted lab below proficient fails unless
         # open answers still wait for manual grading (then the verdict is pending).
-        failing = [m for m, r in effective.items() if r.status != OPEN and not r.proficient
-                   and not (r.counted and r.needs_manual_grade)]
-        open_ = [m for m, r in effective.items() if r.status == OPEN
-                 or (r.counted and r.needs_manual_grade)]
+        failing = [
+            m
+            for m, r in effective.items()
+            if r.status != OPEN and not r.proficient and not (r.counted and r.needs_manual_grade)
+        ]
+        open_ = [m for m, r in effective.items() if r.status == OPEN or (r.counted and r.needs_manual_grade)]
         technical_ok = not failing
         if failing:
             verdict = FAIL
@@ -267,14 +309,16 @@ def evaluate(students: list[StudentInfo], modules: list[str], attempts: list[Att
             verdict = PASS
         else:
             verdict = FAIL
-        out[student.id] = StudentResult(student, effective, course_levels, grade, technical_ok,
-                                        verdict, failing, open_)
+        out[student.id] = StudentResult(
+            student, effective, course_levels, grade, technical_ok, verdict, failing, open_
+        )
     rows.sort(key=lambda r: (r.student, modules.index(r.module), r.attempt))
     return ClassResult(modules, criteria, out, rows, goals, attempts, rubric, as_of)
 
 
-def _course_levels(effective: dict[str, ModuleResult], goals, first, second, rubric: Rubric,
-                   criteria: list[str]) -> dict[str, str | None]:
+def _course_levels(
+    effective: dict[str, ModuleResult], goals, first, second, rubric: Rubric, criteria: list[str]
+) -> dict[str, str | None]:
     """A criterion over the whole course: the level of the share of all its points in
     the modules assessed so far (open modules are left out), but not yet proficient
     as soon as one module is not yet proficient on it (the study guide: one criterion
@@ -288,8 +332,9 @@ def _course_levels(effective: dict[str, ModuleResult], goals, first, second, rub
             if level is None:
                 continue
             weakest[criterion] = min(weakest.get(criterion, 99), rubric.rank(level))
-            max_points = sum(g.max_score for g in goals.get(module, {}).values()
-                             if criterion in g.criteria(rubric))
+            max_points = sum(
+                g.max_score for g in goals.get(module, {}).values() if criterion in g.criteria(rubric)
+            )
             share = r.shares.get(criterion) if r.counted else 0.0
             got = totals.setdefault(criterion, [0.0, 0.0])
             got[0] += (share or 0.0) * max_points

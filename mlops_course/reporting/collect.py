@@ -1,17 +1,18 @@
 """Read a class from the gradebook (scores, timestamps, due dates), the roster flags,
 the resit records and the results ledger (status/reason of every graded submission)
 into the plain data that :func:`.assess.evaluate` judges."""
+
 from __future__ import annotations
 
 import json
 from datetime import datetime
 from pathlib import Path
 
-from .. import MODULES
-from .assess import Attempt, CellScore, ClassResult, Resit, StudentInfo, evaluate
-from .rubric import Rubric, course_goals, load_rubric
-from .schedule import deadlines_from_gradebook
-from .store import ResitEntry, open_gradebook, resits, tiao_flags, to_aware_utc
+from mlops_course import MODULES
+from mlops_course.reporting.assess import Attempt, CellScore, ClassResult, Resit, StudentInfo, evaluate
+from mlops_course.reporting.rubric import Rubric, course_goals, load_rubric
+from mlops_course.reporting.schedule import deadlines_from_gradebook
+from mlops_course.reporting.store import ResitEntry, open_gradebook, resits, tiao_flags, to_aware_utc
 
 
 def course_modules(course, gb=None) -> list[str]:
@@ -43,20 +44,34 @@ def bulk_submissions(gb, modules: list[str]) -> dict[tuple[str, str], Attempt]:
     from nbgrader.api import Assignment, Grade, GradeCell, SubmittedAssignment, SubmittedNotebook
 
     found: dict[tuple[str, str], Attempt] = {}
-    rows = (gb.db.query(SubmittedAssignment.student_id, Assignment.name, SubmittedAssignment.timestamp,
-                        SubmittedAssignment.extension)
-            .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
-            .filter(Assignment.name.in_(modules)))
+    rows = (
+        gb.db.query(
+            SubmittedAssignment.student_id,
+            Assignment.name,
+            SubmittedAssignment.timestamp,
+            SubmittedAssignment.extension,
+        )
+        .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
+        .filter(Assignment.name.in_(modules))
+    )
     for student, module, timestamp, extension in rows:
         found[(student, module)] = Attempt(student, module, to_aware_utc(timestamp), {}, extension=extension)
-    grades = (gb.db.query(SubmittedAssignment.student_id, Assignment.name, GradeCell.name, Grade.score,
-                          GradeCell.max_score, Grade.needs_manual_grade)
-              .select_from(Grade)
-              .join(SubmittedNotebook, Grade.notebook_id == SubmittedNotebook.id)
-              .join(SubmittedAssignment, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
-              .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
-              .join(GradeCell, Grade.cell_id == GradeCell.id)
-              .filter(Assignment.name.in_(modules)))
+    grades = (
+        gb.db.query(
+            SubmittedAssignment.student_id,
+            Assignment.name,
+            GradeCell.name,
+            Grade.score,
+            GradeCell.max_score,
+            Grade.needs_manual_grade,
+        )
+        .select_from(Grade)
+        .join(SubmittedNotebook, Grade.notebook_id == SubmittedNotebook.id)
+        .join(SubmittedAssignment, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
+        .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
+        .join(GradeCell, Grade.cell_id == GradeCell.id)
+        .filter(Assignment.name.in_(modules))
+    )
     for student, module, name, score, max_score, manual in grades:
         attempt = found.get((student, module))
         if attempt is not None:
@@ -70,36 +85,59 @@ def attempt_from_submission(submission, student: str, module: str, number: int =
         for grade in notebook.grades:
             if getattr(grade.cell, "type", "GradeCell") != "GradeCell":
                 continue  # task cells are not used by the course
-            cells[grade.name] = CellScore(grade.name, float(grade.score or 0.0),
-                                          float(grade.max_score or 0.0), bool(grade.needs_manual_grade))
-    return Attempt(student, module, to_aware_utc(submission.timestamp), cells, attempt=number,
-                   extension=submission.extension)
+            cells[grade.name] = CellScore(
+                grade.name,
+                float(grade.score or 0.0),
+                float(grade.max_score or 0.0),
+                bool(grade.needs_manual_grade),
+            )
+    return Attempt(
+        student,
+        module,
+        to_aware_utc(submission.timestamp),
+        cells,
+        attempt=number,
+        extension=submission.extension,
+    )
 
 
 def attempt_to_json(attempt: Attempt) -> str:
-    return json.dumps({
-        "student": attempt.student, "module": attempt.module,
-        "submitted_at": attempt.submitted_at.isoformat() if attempt.submitted_at else None,
-        "grading_status": attempt.grading_status, "reason": attempt.reason,
-        "cells": {k: [c.score, c.max_score, c.needs_manual_grade] for k, c in attempt.cells.items()},
-    }, sort_keys=True)
+    return json.dumps(
+        {
+            "student": attempt.student,
+            "module": attempt.module,
+            "submitted_at": attempt.submitted_at.isoformat() if attempt.submitted_at else None,
+            "grading_status": attempt.grading_status,
+            "reason": attempt.reason,
+            "cells": {k: [c.score, c.max_score, c.needs_manual_grade] for k, c in attempt.cells.items()},
+        },
+        sort_keys=True,
+    )
 
 
 def attempt_from_json(text: str | None) -> Attempt | None:
     if not text:
         return None
     data = json.loads(text)
-    return Attempt(data["student"], data["module"],
-                   datetime.fromisoformat(data["submitted_at"]) if data.get("submitted_at") else None,
-                   {k: CellScore(k, v[0], v[1], bool(v[2])) for k, v in data["cells"].items()},
-                   grading_status=data.get("grading_status", "graded"), reason=data.get("reason"))
+    return Attempt(
+        data["student"],
+        data["module"],
+        datetime.fromisoformat(data["submitted_at"]) if data.get("submitted_at") else None,
+        {k: CellScore(k, v[0], v[1], bool(v[2])) for k, v in data["cells"].items()},
+        grading_status=data.get("grading_status", "graded"),
+        reason=data.get("reason"),
+    )
 
 
 def read_gradebook(gb, course, modules: list[str]):
     """students, attempts, deadlines, resits from an open gradebook."""
     flags = tiao_flags(gb)
-    students = [StudentInfo(s.id, " ".join(x for x in (s.first_name, s.last_name) if x),
-                            s.email or "", flags.get(s.id, False)) for s in gb.students]
+    students = [
+        StudentInfo(
+            s.id, " ".join(x for x in (s.first_name, s.last_name) if x), s.email or "", flags.get(s.id, False)
+        )
+        for s in gb.students
+    ]
     # A submission the grader could not score never reaches the gradebook: its student
     # is known from the results ledger only.
     known = {s.id for s in students}
@@ -113,9 +151,15 @@ def read_gradebook(gb, course, modules: list[str]):
             attempt = submissions.get((student.id, module))
             ledger = read_ledger(course, module, student.id)
             if attempt is None and ledger and ledger.get("status") == "graded":
-                attempt = Attempt(student.id, module, _iso(ledger.get("submitted_at")),
-                                  {k: CellScore(k, float(v.get("score") or 0), float(v.get("max_score") or 0))
-                                   for k, v in (ledger.get("cells") or {}).items()})
+                attempt = Attempt(
+                    student.id,
+                    module,
+                    _iso(ledger.get("submitted_at")),
+                    {
+                        k: CellScore(k, float(v.get("score") or 0), float(v.get("max_score") or 0))
+                        for k, v in (ledger.get("cells") or {}).items()
+                    },
+                )
             if ledger and ledger.get("status") == "error":
                 # The grader failed: the ledger explains; the gradebook may hold an older score.
                 attempt = attempt or Attempt(student.id, module, _iso(ledger.get("submitted_at")))
@@ -133,9 +177,17 @@ def read_gradebook(gb, course, modules: list[str]):
                     attempts.append(first)
                 continue
             attempts.append(attempt)
-    resit_list = [Resit(r.student_id, r.assignment, to_aware_utc(r.prepared_at), to_aware_utc(r.deadline),
-                        attempt_from_json(r.first_attempt), r.reasons or "")
-                  for r in resit_rows.values()]
+    resit_list = [
+        Resit(
+            r.student_id,
+            r.assignment,
+            to_aware_utc(r.prepared_at),
+            to_aware_utc(r.deadline),
+            attempt_from_json(r.first_attempt),
+            r.reasons or "",
+        )
+        for r in resit_rows.values()
+    ]
     return students, attempts, deadlines_from_gradebook(gb), resit_list
 
 
@@ -144,14 +196,16 @@ def _iso(text):
     if not text:
         return None
     from nbgrader.utils import parse_utc
+
     try:
         return to_aware_utc(parse_utc(text))
     except (ValueError, OverflowError):
         return None
 
 
-def load_class(course, rubric: Rubric | None = None, as_of: datetime | None = None,
-               modules: list[str] | None = None) -> ClassResult:
+def load_class(
+    course, rubric: Rubric | None = None, as_of: datetime | None = None, modules: list[str] | None = None
+) -> ClassResult:
     """The whole class judged by the rubric (reads the gradebook, never creates it)."""
     rubric = rubric or load_rubric(course=course)
     with open_gradebook(course) as gb:

@@ -4,17 +4,18 @@ class for the lecturer dashboard when the course has no gradebook yet.
 Everything goes through nbgrader's Gradebook API and the course's authoring helpers
 (no notebook is executed): a module is a source notebook whose grade cells carry
 learning goals, plus the matching assignment/notebook/grade cells in the gradebook."""
+
 from __future__ import annotations
 
 import random
 import warnings
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from .. import authoring
-from ..course import Course
-from .store import RosterEntry, open_gradebook, to_naive_utc, utcnow_naive
+from mlops_course import authoring
+from mlops_course.course import Course
+from mlops_course.reporting.store import RosterEntry, open_gradebook, to_naive_utc, utcnow_naive
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class Cell:
     points: float
     goal: str
     criterion: str | None = None
-    manual: bool = False   # a manually graded markdown answer
+    manual: bool = False  # a manually graded markdown answer
 
 
 def write_course_skeleton(root: str | Path) -> Course:
@@ -39,12 +40,28 @@ def write_source(course: Course, module: str, cells: list[Cell]) -> Path:
     nb_cells = [authoring.markdown(f"# {module}")]
     for cell in cells:
         if cell.manual:
-            nb_cells.append(authoring.open_question(cell.grade_id, "YOUR ANSWER HERE", points=cell.points,
-                                                    goal=cell.goal, criterion=cell.criterion))
+            nb_cells.append(
+                authoring.open_question(
+                    cell.grade_id,
+                    "YOUR ANSWER HERE",
+                    points=cell.points,
+                    goal=cell.goal,
+                    criterion=cell.criterion,
+                )
+            )
         else:
-            nb_cells.append(authoring.answer(f"{cell.grade_id}_answer", "### BEGIN SOLUTION\nx = 1\n### END SOLUTION"))
-            nb_cells.append(authoring.test(cell.grade_id, f'"""{cell.grade_id}."""\nassert x == 1, "hint"',
-                                           points=cell.points, goal=cell.goal, criterion=cell.criterion))
+            nb_cells.append(
+                authoring.answer(f"{cell.grade_id}_answer", "### BEGIN SOLUTION\nx = 1\n### END SOLUTION")
+            )
+            nb_cells.append(
+                authoring.test(
+                    cell.grade_id,
+                    f'"""{cell.grade_id}."""\nassert x == 1, "hint"',
+                    points=cell.points,
+                    goal=cell.goal,
+                    criterion=cell.criterion,
+                )
+            )
     return authoring.write(authoring.notebook(nb_cells), course.source_notebook(module))
 
 
@@ -55,22 +72,34 @@ def add_module(gb, course: Course, module: str, cells: list[Cell], duedate: date
     gb.update_or_create_assignment(module, **kwargs)
     gb.update_or_create_notebook(module, module)
     for cell in cells:
-        gb.update_or_create_grade_cell(cell.grade_id, module, module, max_score=cell.points,
-                                       cell_type="markdown" if cell.manual else "code")
+        gb.update_or_create_grade_cell(
+            cell.grade_id,
+            module,
+            module,
+            max_score=cell.points,
+            cell_type="markdown" if cell.manual else "code",
+        )
 
 
 def add_student(gb, student_id: str, name: str = "", tiao: bool = False) -> None:
     first, _, last = (name or student_id).partition(" ")
-    gb.update_or_create_student(student_id, first_name=first, last_name=last,
-                                email=f"{student_id}@student.example.org")
+    gb.update_or_create_student(
+        student_id, first_name=first, last_name=last, email=f"{student_id}@student.example.org"
+    )
     entry = gb.db.get(RosterEntry, student_id) or RosterEntry(student_id=student_id)
     entry.tiao, entry.updated_at = tiao, utcnow_naive()
     gb.db.add(entry)
     gb.db.commit()
 
 
-def submit(gb, module: str, student: str, when: datetime, scores: dict[str, float],
-           pending_manual: tuple[str, ...] = ()) -> None:
+def submit(
+    gb,
+    module: str,
+    student: str,
+    when: datetime,
+    scores: dict[str, float],
+    pending_manual: tuple[str, ...] = (),
+) -> None:
     """A graded submission: ``scores`` maps grade_id -> points (missing = 0)."""
     from nbgrader.api import MissingEntry
 
@@ -95,28 +124,47 @@ def submit(gb, module: str, student: str, when: datetime, scores: dict[str, floa
 # --- the demo class ----------------------------------------------------------------
 
 DEMO_MODULES = {
-    "m0_setup": [Cell("toolchain", 2, "LG5"), Cell("theory_ml_system", 2, "LG1"),
-                 Cell("theory_debt", 1, "LG1"), Cell("pins", 2, "LG5", "reproducibility"),
-                 Cell("open_reflection", 2, "LG1", "reporting", manual=True)],
-    "m1_docker": [Cell("dockerfile", 3, "LG5", "docker-image"), Cell("image_runs", 3, "LG5", "docker-image"),
-                  Cell("predict", 2, "LG2"), Cell("compose", 2, "LG5"), Cell("theory_layers", 1, "LG5"),
-                  Cell("open_registry", 2, "LG5", "reporting", manual=True)],
-    "m2_cicd": [Cell("workflow_valid", 3, "LG1", "ci-pipeline"), Cell("quality_gate", 3, "LG2"),
-                Cell("dependabot", 1, "LG1"), Cell("theory_cd", 2, "LG1"),
-                Cell("open_secrets", 2, "LG1", "reporting", manual=True)],
-    "m5_edge": [Cell("tflite_convert", 3, "LG4"), Cell("int8", 2, "LG4"), Cell("latency", 2, "LG4"),
-                Cell("theory_edge", 2, "LG3"), Cell("pick_model", 2, "LG3"),
-                Cell("open_budget", 2, "LG3", "reporting", manual=True)],
+    "m0_setup": [
+        Cell("toolchain", 2, "LG5"),
+        Cell("theory_ml_system", 2, "LG1"),
+        Cell("theory_debt", 1, "LG1"),
+        Cell("pins", 2, "LG5", "reproducibility"),
+        Cell("open_reflection", 2, "LG1", "reporting", manual=True),
+    ],
+    "m1_docker": [
+        Cell("dockerfile", 3, "LG5", "docker-image"),
+        Cell("image_runs", 3, "LG5", "docker-image"),
+        Cell("predict", 2, "LG2"),
+        Cell("compose", 2, "LG5"),
+        Cell("theory_layers", 1, "LG5"),
+        Cell("open_registry", 2, "LG5", "reporting", manual=True),
+    ],
+    "m2_cicd": [
+        Cell("workflow_valid", 3, "LG1", "ci-pipeline"),
+        Cell("quality_gate", 3, "LG2"),
+        Cell("dependabot", 1, "LG1"),
+        Cell("theory_cd", 2, "LG1"),
+        Cell("open_secrets", 2, "LG1", "reporting", manual=True),
+    ],
+    "m5_edge": [
+        Cell("tflite_convert", 3, "LG4"),
+        Cell("int8", 2, "LG4"),
+        Cell("latency", 2, "LG4"),
+        Cell("theory_edge", 2, "LG3"),
+        Cell("pick_model", 2, "LG3"),
+        Cell("open_budget", 2, "LG3", "reporting", manual=True),
+    ],
 }
 
 
-def build_demo_course(root: str | Path, n_students: int = 16, seed: int = 7,
-                      start: date = date(2026, 9, 21)) -> Course:
+def build_demo_course(
+    root: str | Path, n_students: int = 16, seed: int = 7, start: date = date(2026, 9, 21)
+) -> Course:
     """A demo class in ``root``: 4 modules, ``n_students`` students of varied ability,
     a TIAO student, a late and an absent lab, two labs in one week (s003), a too-easy and a
     broken test; due dates from the study guide's schedule."""
-    from .rubric import load_rubric
-    from .schedule import build_schedule
+    from mlops_course.reporting.rubric import load_rubric
+    from mlops_course.reporting.schedule import build_schedule
 
     rng = random.Random(seed)
     course = write_course_skeleton(root)
@@ -132,13 +180,13 @@ def build_demo_course(root: str | Path, n_students: int = 16, seed: int = 7,
             for k, (module, cells) in enumerate(DEMO_MODULES.items()):
                 if i == 0 and module == "m5_edge":
                     continue  # absent
-                session = schedule[module].session.astimezone(timezone.utc)
+                session = schedule[module].session.astimezone(UTC)
                 delay = 7 if module in ("m1_docker", "m2_cicd") else 1  # one demo per week
                 when = session + timedelta(days=delay + rng.uniform(0, 3.5), hours=rng.uniform(0, 8))
                 if i == 1 and module == "m2_cicd":
                     when = schedule[module].deadline_utc + timedelta(days=2)  # late
                 if i == 2 and module == "m1_docker":
-                    when = schedule["m0_setup"].session.astimezone(timezone.utc) + timedelta(days=2, hours=2)
+                    when = schedule["m0_setup"].session.astimezone(UTC) + timedelta(days=2, hours=2)
                 if tiao:
                     when = session + timedelta(days=40 + 7 * k)
                 scores = {}
@@ -148,7 +196,10 @@ def build_demo_course(root: str | Path, n_students: int = 16, seed: int = 7,
                         p = 0.98  # too easy
                     if cell.grade_id == "latency":
                         p = 0.03  # broken: nearly nobody passes
-                    scores[cell.grade_id] = cell.points if rng.random() < p else (
-                        round(cell.points * rng.choice([0, 0, 0.5]), 1) if cell.manual else 0.0)
+                    scores[cell.grade_id] = (
+                        cell.points
+                        if rng.random() < p
+                        else (round(cell.points * rng.choice([0, 0, 0.5]), 1) if cell.manual else 0.0)
+                    )
                 submit(gb, module, sid, when, scores)
     return course

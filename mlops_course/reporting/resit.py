@@ -19,6 +19,7 @@ prepared is the resit attempt (attempt 2). The report judges it against the resi
 deadline (no weekly demo limit), shows it beside the first attempt (kept in the
 snapshot, since nbgrader keeps one submission per student and assignment) and
 uses it for the pass rule."""
+
 from __future__ import annotations
 
 import argparse
@@ -28,21 +29,21 @@ from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from .assess import OPEN, ModuleResult
-from .collect import attempt_from_submission, attempt_to_json, load_class, read_ledger
-from .rubric import load_rubric
-from .store import ResitEntry, open_gradebook, to_naive_utc, utcnow_naive
-
-
-class ResitError(RuntimeError):
-    pass
+from mlops_course.errors import ResitError
+from mlops_course.reporting.assess import OPEN, ModuleResult
+from mlops_course.reporting.collect import attempt_from_submission, attempt_to_json, load_class, read_ledger
+from mlops_course.reporting.rubric import load_rubric
+from mlops_course.reporting.store import ResitEntry, open_gradebook, to_naive_utc, utcnow_naive
 
 
 def why(result: ModuleResult, rubric) -> str:
     if not result.counted:
         return f"{result.status}: {result.reason}" if result.reason else result.status
-    below = [c for c, lv in result.levels.items() if lv is not None and rubric.is_technical(c)
-             and not rubric.at_least_proficient(lv)]
+    below = [
+        c
+        for c, lv in result.levels.items()
+        if lv is not None and rubric.is_technical(c) and not rubric.at_least_proficient(lv)
+    ]
     return "not yet proficient on " + ", ".join(below)
 
 
@@ -58,8 +59,14 @@ def plan_resit(course, student: str, as_of: datetime | None = None, rubric=None)
     return [(r.module, why(r, rubric)) for r in firsts if not r.proficient and r.status != OPEN]
 
 
-def prepare_resit(course, student: str, deadline: datetime | None = None, as_of: datetime | None = None,
-                  dry_run: bool = False, rubric=None) -> dict:
+def prepare_resit(
+    course,
+    student: str,
+    deadline: datetime | None = None,
+    as_of: datetime | None = None,
+    dry_run: bool = False,
+    rubric=None,
+) -> dict:
     """Record the resit of every module the student failed at the first attempt (a
     module already prepared is left as it is) and write the assignment sheet."""
     from nbgrader.api import MissingEntry
@@ -85,9 +92,16 @@ def prepare_resit(course, student: str, deadline: datetime | None = None, as_of:
                 ledger = read_ledger(course, module, student)
                 if first is not None and ledger and ledger.get("status") == "error":
                     first.grading_status, first.reason = "error", ledger.get("reason")
-                session.add(ResitEntry(student_id=student, assignment=module, prepared_at=now,
-                                       deadline=to_naive_utc(deadline), reasons=reason,
-                                       first_attempt=attempt_to_json(first) if first else None))
+                session.add(
+                    ResitEntry(
+                        student_id=student,
+                        assignment=module,
+                        prepared_at=now,
+                        deadline=to_naive_utc(deadline),
+                        reasons=reason,
+                        first_attempt=attempt_to_json(first) if first else None,
+                    )
+                )
             session.commit()
         except Exception:
             session.rollback()
@@ -99,13 +113,23 @@ def prepare_resit(course, student: str, deadline: datetime | None = None, as_of:
 def write_sheet(course, student: str, plan, deadline, tz: str) -> Path:
     folder = Path(course.exports) / "resit" / student
     folder.mkdir(parents=True, exist_ok=True)
-    when = deadline.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M %Z") if deadline else \
-        "the oral exam (max. 20 minutes) in the exam period"
-    lines = [f"# Individual resit assignment: {student}", "",
-             "Second exam opportunity (study guide, 'Resit'): complete the labs of the modules "
-             "below, where you have not yet demonstrated your competence. Submit each one as "
-             "usual (same assignment, same grading); present them at the oral exam.", "",
-             f"Deadline: {when}", "", "| module | why |", "|---|---|"]
+    when = (
+        deadline.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M %Z")
+        if deadline
+        else "the oral exam (max. 20 minutes) in the exam period"
+    )
+    lines = [
+        f"# Individual resit assignment: {student}",
+        "",
+        "Second exam opportunity (study guide, 'Resit'): complete the labs of the modules "
+        "below, where you have not yet demonstrated your competence. Submit each one as "
+        "usual (same assignment, same grading); present them at the oral exam.",
+        "",
+        f"Deadline: {when}",
+        "",
+        "| module | why |",
+        "|---|---|",
+    ]
     for module, reason in plan:
         lines.append(f"| `{module}` | {reason} |")
         release = Path(course.release) / module
@@ -124,10 +148,15 @@ def _deadline(text: str) -> datetime:
 
 
 def cmd_resit(args) -> int:
-    from ..course import Course
+    from mlops_course.course import Course
 
     try:
-        out = prepare_resit(Course.find(getattr(args, "course", None)), args.student, deadline=args.deadline, dry_run=args.dry_run)
+        out = prepare_resit(
+            Course.find(getattr(args, "course", None)),
+            args.student,
+            deadline=args.deadline,
+            dry_run=args.dry_run,
+        )
     except (ResitError, FileNotFoundError) as exc:
         print(f"resit: {exc}", file=sys.stderr)
         return 2
@@ -147,10 +176,18 @@ def cmd_resit(args) -> int:
 
 def register(subparsers) -> None:
     """`mlops-course resit STUDENT [--deadline YYYY-MM-DD] [--dry-run]`."""
-    p = subparsers.add_parser("resit", help="prepare a student's individual resit assignment",
-                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = subparsers.add_parser(
+        "resit",
+        help="prepare a student's individual resit assignment",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("student", help="student id")
-    p.add_argument("--deadline", type=_deadline, default=None,
-                   help="resit deadline (YYYY-MM-DD, end of day Europe/Brussels); default none")
+    p.add_argument(
+        "--deadline",
+        type=_deadline,
+        default=None,
+        help="resit deadline (YYYY-MM-DD, end of day Europe/Brussels); default none",
+    )
     p.add_argument("--dry-run", action="store_true", help="only list the modules")
     p.set_defaults(func=cmd_resit)

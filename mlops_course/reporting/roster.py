@@ -6,6 +6,7 @@ Every row is checked first; any bad row stops the import with its line number an
 nothing is written. Then all students and their TIAO flags are written in one
 database transaction. Students already in the gradebook are updated; students missing
 from the file are left alone."""
+
 from __future__ import annotations
 
 import csv
@@ -14,21 +15,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .store import RosterEntry, open_gradebook, utcnow_naive
+from mlops_course.errors import RosterError
+from mlops_course.reporting.store import RosterEntry, open_gradebook, utcnow_naive
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 TRUE = {"yes", "y", "true", "1", "tiao", "x", "ja", "j"}
 FALSE = {"no", "n", "false", "0", "", "nee"}
-
-
-class RosterError(ValueError):
-    """Bad roster file; ``errors`` lists (line number, message)."""
-
-    def __init__(self, path, errors: list[tuple[int, str]]):
-        self.path, self.errors = str(path), errors
-        lines = "\n".join(f"  {self.path}:{line}: {msg}" for line, msg in errors)
-        super().__init__(f"roster not imported ({len(errors)} problem(s), nothing was written):\n{lines}")
 
 
 @dataclass(frozen=True)
@@ -58,8 +51,16 @@ def parse_roster(text: str, path: str = "<roster>") -> list[RosterRow]:
     has_name = "name" in header or ("first_name" in header and "last_name" in header)
     missing = [c for c in ("student_id", "email") if c not in header] + ([] if has_name else ["name"])
     if missing:
-        raise RosterError(path, [(1, f"header lacks column(s) {', '.join(missing)}; "
-                                    f"expected student_id,name,email,tiao (got {','.join(header)})")])
+        raise RosterError(
+            path,
+            [
+                (
+                    1,
+                    f"header lacks column(s) {', '.join(missing)}; "
+                    f"expected student_id,name,email,tiao (got {','.join(header)})",
+                )
+            ],
+        )
     dupes = {h for h in header if header.count(h) > 1}
     if dupes:
         raise RosterError(path, [(1, f"duplicate column(s) in header: {', '.join(sorted(dupes))}")])
@@ -76,8 +77,13 @@ def parse_roster(text: str, path: str = "<roster>") -> list[RosterRow]:
         if not sid:
             errors.append((line, "student_id is empty"))
         elif not ID_PATTERN.match(sid):
-            errors.append((line, f"student_id {sid!r} may only hold letters, digits and _ . @ - "
-                                 "(it becomes a folder name)"))
+            errors.append(
+                (
+                    line,
+                    f"student_id {sid!r} may only hold letters, digits and _ . @ - "
+                    "(it becomes a folder name)",
+                )
+            )
         elif sid in seen_ids:
             errors.append((line, f"student_id {sid!r} appears twice (first on line {seen_ids[sid]})"))
         else:
@@ -94,7 +100,9 @@ def parse_roster(text: str, path: str = "<roster>") -> list[RosterRow]:
         if not EMAIL_PATTERN.match(email):
             errors.append((line, f"email {email!r} is not a valid address"))
         elif email.lower() in seen_emails:
-            errors.append((line, f"email {email!r} appears twice (first on line {seen_emails[email.lower()]})"))
+            errors.append(
+                (line, f"email {email!r} appears twice (first on line {seen_emails[email.lower()]})")
+            )
         else:
             seen_emails[email.lower()] = line
         flag = row.get("tiao", "").lower()
@@ -132,7 +140,11 @@ def import_roster(course_or_url, path: str | Path) -> dict:
                     added += 1
                 else:
                     updated += 1
-                student.first_name, student.last_name, student.email = row.first_name, row.last_name, row.email
+                student.first_name, student.last_name, student.email = (
+                    row.first_name,
+                    row.last_name,
+                    row.email,
+                )
                 entry = session.get(RosterEntry, row.student_id)
                 if entry is None:
                     entry = RosterEntry(student_id=row.student_id)
@@ -148,15 +160,17 @@ def import_roster(course_or_url, path: str | Path) -> dict:
 def cmd_roster_import(args) -> int:
     import sys
 
-    from ..course import Course
+    from mlops_course.course import Course
 
     try:
         counts = import_roster(Course.find(getattr(args, "course", None)), args.file)
     except RosterError as exc:
         print(exc, file=sys.stderr)
         return 2
-    print(f"roster imported from {args.file}: {counts['added']} added, {counts['updated']} updated, "
-          f"{counts['tiao']} TIAO")
+    print(
+        f"roster imported from {args.file}: {counts['added']} added, {counts['updated']} updated, "
+        f"{counts['tiao']} TIAO"
+    )
     return 0
 
 
@@ -164,7 +178,10 @@ def register(subparsers) -> None:
     """`mlops-course roster import FILE.csv`."""
     p = subparsers.add_parser("roster", help="the class list (students, TIAO flag)")
     sub = p.add_subparsers(dest="roster_command", required=True)
-    imp = sub.add_parser("import", help="import students from a CSV: student_id,name,email,tiao",
-                         description=__doc__.split("\n\n", 1)[1])
+    imp = sub.add_parser(
+        "import",
+        help="import students from a CSV: student_id,name,email,tiao",
+        description=__doc__.split("\n\n", 1)[1],
+    )
     imp.add_argument("file", help="CSV with a header: student_id,name,email,tiao")
     imp.set_defaults(func=cmd_roster_import)

@@ -1,6 +1,7 @@
 """The rubric (rubric.yaml): levels per criterion, technical vs reporting criteria,
 the grade on 20 and the pass rule; and the learning goal of every grade cell, read
 from the source notebooks."""
+
 from __future__ import annotations
 
 import json
@@ -10,7 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from .. import LEARNING_GOALS
+from mlops_course import LEARNING_GOALS
+from mlops_course.errors import RubricError
 
 TECHNICAL = "technical"
 REPORTING = "reporting"
@@ -19,10 +21,6 @@ PROFICIENT = "proficient"
 UNMAPPED = "unmapped"
 
 DEFAULT_RUBRIC = Path(__file__).resolve().parents[2] / "rubric.yaml"
-
-
-class RubricError(ValueError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -35,13 +33,14 @@ class Level:
 @dataclass(frozen=True)
 class CellGoal:
     """What a grade cell assesses."""
+
     grade_id: str
     goal: str
     criterion: str | None = None
     cell_type: str = "code"
     max_score: float = 0.0
 
-    def criteria(self, rubric: "Rubric") -> list[str]:
+    def criteria(self, rubric: Rubric) -> list[str]:
         """The criteria the cell's points count for (see rubric.yaml)."""
         if self.criterion and rubric.kind(self.criterion) == REPORTING:
             return [self.criterion]
@@ -103,10 +102,16 @@ class Rubric:
 
     def order(self, criteria) -> list[str]:
         """Learning goals first (LG1..LG5), then module criteria, reporting last."""
+
         def key(name):
             known = list(self.criteria)
-            return (self.kind(name) == REPORTING, name not in LEARNING_GOALS,
-                    known.index(name) if name in known else len(known), name)
+            return (
+                self.kind(name) == REPORTING,
+                name not in LEARNING_GOALS,
+                known.index(name) if name in known else len(known),
+                name,
+            )
+
         return sorted(set(criteria), key=key)
 
     # grade
@@ -118,8 +123,11 @@ class Rubric:
         points = self.grade.get("technical", {})
         base = sum(float(points[lv]) for lv in technical) / len(technical)
         adjust = self.grade.get("reporting_adjustment", {})
-        base += sum(float(adjust.get(lv, 0)) for c, lv in course_levels.items()
-                    if not self.is_technical(c) and lv is not None)
+        base += sum(
+            float(adjust.get(lv, 0))
+            for c, lv in course_levels.items()
+            if not self.is_technical(c) and lv is not None
+        )
         if not all(self.at_least_proficient(lv) for lv in technical):
             base = min(base, float(self.grade.get("fail_cap", 9)))
         return round(max(0.0, min(20.0, base)), 1)
@@ -142,7 +150,8 @@ def find_rubric(course=None) -> Path:
     """The course's rubric.yaml (course root, else the one beside this package)."""
     if course is None:
         try:
-            from ..course import Course
+            from mlops_course.course import Course
+
             course = Course.find()
         except Exception:
             course = None
@@ -160,8 +169,10 @@ def load_rubric(path: str | Path | None = None, course=None) -> Rubric:
         raise RubricError(f"rubric file not found: {path}") from None
     if not isinstance(data, dict):
         raise RubricError(f"{path}: expected a mapping at the top level")
-    levels = [Level(str(lv["id"]), str(lv.get("label", lv["id"])), float(lv["min"]))
-              for lv in data.get("levels") or []]
+    levels = [
+        Level(str(lv["id"]), str(lv.get("label", lv["id"])), float(lv["min"]))
+        for lv in data.get("levels") or []
+    ]
     if len(levels) < 2 or levels[0].id != NYP or PROFICIENT not in [lv.id for lv in levels]:
         raise RubricError(f"{path}: `levels` must start with {NYP!r} and include {PROFICIENT!r}")
     if any(b.min < a.min for a, b in zip(levels, levels[1:])):
@@ -176,9 +187,14 @@ def load_rubric(path: str | Path | None = None, course=None) -> Rubric:
         missing = [lv.id for lv in levels if lv.id not in (grade.get(part) or {})]
         if missing:
             raise RubricError(f"{path}: grade.{part} lacks levels {missing}")
-    return Rubric(levels=levels, criteria={k: dict(v or {}) for k, v in criteria.items()},
-                  default_kind=data.get("default_module_criterion_kind", TECHNICAL),
-                  grade=grade, demos=data.get("demos") or {}, schedule=data.get("schedule") or {})
+    return Rubric(
+        levels=levels,
+        criteria={k: dict(v or {}) for k, v in criteria.items()},
+        default_kind=data.get("default_module_criterion_kind", TECHNICAL),
+        grade=grade,
+        demos=data.get("demos") or {},
+        schedule=data.get("schedule") or {},
+    )
 
 
 def notebook_goals(path: str | Path) -> dict[str, CellGoal]:
@@ -193,12 +209,19 @@ def notebook_goals(path: str | Path) -> dict[str, CellGoal]:
         ours = meta.get("mlops_course") or {}
         goal = ours.get("learning_goal")
         if goal not in LEARNING_GOALS:
-            warnings.warn(f"{path}: grade cell {grader.get('grade_id')} names no learning goal "
-                          f"(metadata.mlops_course.learning_goal); counted as {UNMAPPED!r}")
+            warnings.warn(
+                f"{path}: grade cell {grader.get('grade_id')} names no learning goal "
+                f"(metadata.mlops_course.learning_goal); counted as {UNMAPPED!r}",
+                stacklevel=2,
+            )
             goal = UNMAPPED
         goals[grader["grade_id"]] = CellGoal(
-            grade_id=grader["grade_id"], goal=goal, criterion=ours.get("criterion"),
-            cell_type=cell.get("cell_type", "code"), max_score=float(grader.get("points") or 0))
+            grade_id=grader["grade_id"],
+            goal=goal,
+            criterion=ours.get("criterion"),
+            cell_type=cell.get("cell_type", "code"),
+            max_score=float(grader.get("points") or 0),
+        )
     return goals
 
 

@@ -4,26 +4,27 @@ weeks of the theory session; one demo per week; TIAO students have no deadline).
 All instants are timezone-aware; local dates and weeks are Europe/Brussels (from
 rubric.yaml), so deadlines and week boundaries stay right across DST changes.
 nbgrader stores naive UTC: :func:`apply_due_dates` converts."""
+
 from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from .rubric import Rubric, load_rubric
+from mlops_course.reporting.rubric import Rubric, load_rubric
 
 
 @dataclass(frozen=True)
 class ModuleDates:
     module: str
-    week: int                 # teaching week (1..13) of the theory session
-    session: datetime         # theory session, local time (aware)
-    deadline: datetime        # demo deadline, local time (aware), inclusive
+    week: int  # teaching week (1..13) of the theory session
+    session: datetime  # theory session, local time (aware)
+    deadline: datetime  # demo deadline, local time (aware), inclusive
 
     @property
     def deadline_utc(self) -> datetime:
-        return self.deadline.astimezone(timezone.utc)
+        return self.deadline.astimezone(UTC)
 
 
 def _parse_time(text: str) -> time:
@@ -44,8 +45,9 @@ def teaching_weeks(start: date, total: int, breaks: list[date] = ()) -> list[dat
     return days
 
 
-def build_schedule(start: date, rubric: Rubric | None = None, *, breaks: list[date] = (),
-                   modules: list[str] | None = None) -> dict[str, ModuleDates]:
+def build_schedule(
+    start: date, rubric: Rubric | None = None, *, breaks: list[date] = (), modules: list[str] | None = None
+) -> dict[str, ModuleDates]:
     """module -> its theory session and demo deadline, from the semester start date."""
     rubric = rubric or load_rubric()
     tz = ZoneInfo(rubric.timezone)
@@ -72,7 +74,7 @@ def build_schedule(start: date, rubric: Rubric | None = None, *, breaks: list[da
 def local_week(moment: datetime, tz: str = "Europe/Brussels") -> tuple[int, int]:
     """(ISO year, ISO week) of an instant in local time; weeks run Monday-Sunday."""
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     iso = moment.astimezone(ZoneInfo(tz)).isocalendar()
     return iso[0], iso[1]
 
@@ -82,9 +84,9 @@ def is_late(submitted_at: datetime, deadline: datetime | None) -> bool:
     if deadline is None:
         return False
     if submitted_at.tzinfo is None:
-        submitted_at = submitted_at.replace(tzinfo=timezone.utc)
+        submitted_at = submitted_at.replace(tzinfo=UTC)
     if deadline.tzinfo is None:
-        deadline = deadline.replace(tzinfo=timezone.utc)
+        deadline = deadline.replace(tzinfo=UTC)
     return submitted_at > deadline
 
 
@@ -96,15 +98,16 @@ def apply_due_dates(gb, schedule: dict[str, ModuleDates]) -> None:
 
 def deadlines_from_gradebook(gb) -> dict[str, datetime | None]:
     """module -> aware UTC due date as stored by nbgrader (None when unset)."""
-    return {a.name: (a.duedate.replace(tzinfo=timezone.utc) if a.duedate else None)
-            for a in gb.assignments}
+    return {a.name: (a.duedate.replace(tzinfo=UTC) if a.duedate else None) for a in gb.assignments}
 
 
 def format_table(schedule: dict[str, ModuleDates]) -> str:
     lines = [f"{'module':<15} {'week':>4}  {'theory session':<22} {'demo deadline':<26}"]
     for dates in schedule.values():
-        lines.append(f"{dates.module:<15} {dates.week:>4}  {dates.session:%a %Y-%m-%d %H:%M}     "
-                     f"{dates.deadline:%a %Y-%m-%d %H:%M %Z}")
+        lines.append(
+            f"{dates.module:<15} {dates.week:>4}  {dates.session:%a %Y-%m-%d %H:%M}     "
+            f"{dates.deadline:%a %Y-%m-%d %H:%M %Z}"
+        )
     return "\n".join(lines)
 
 
@@ -116,8 +119,8 @@ def _date(text: str) -> date:
 
 
 def cmd_schedule(args) -> int:
-    from ..course import Course
-    from .store import open_gradebook
+    from mlops_course.course import Course
+    from mlops_course.reporting.store import open_gradebook
 
     rubric = load_rubric(args.rubric)
     schedule = build_schedule(args.start, rubric, breaks=args.breaks or [])
@@ -135,13 +138,21 @@ def cmd_schedule(args) -> int:
 def register(subparsers) -> None:
     """`mlops-course schedule --start YYYY-MM-DD [--break YYYY-MM-DD ...] [--apply]`."""
     p = subparsers.add_parser(
-        "schedule", help="theory sessions and demo deadlines from the semester start date",
+        "schedule",
+        help="theory sessions and demo deadlines from the semester start date",
         description="Compute every module's theory session and demo deadline (3 weeks later, "
-                    "Europe/Brussels) from the study guide's 13-week schedule; --apply sets "
-                    "them as nbgrader due dates.")
+        "Europe/Brussels) from the study guide's 13-week schedule; --apply sets "
+        "them as nbgrader due dates.",
+    )
     p.add_argument("--start", type=_date, required=True, help="first day of teaching week 1 (YYYY-MM-DD)")
-    p.add_argument("--break", dest="breaks", type=_date, action="append", metavar="DATE",
-                   help="a day without class (recess); its week is skipped and later weeks shift")
+    p.add_argument(
+        "--break",
+        dest="breaks",
+        type=_date,
+        action="append",
+        metavar="DATE",
+        help="a day without class (recess); its week is skipped and later weeks shift",
+    )
     p.add_argument("--apply", action="store_true", help="write the due dates into the gradebook")
     p.add_argument("--rubric", default=None, help="rubric file (default: rubric.yaml of the course)")
     p.set_defaults(func=cmd_schedule)

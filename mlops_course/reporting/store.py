@@ -6,6 +6,7 @@ nbgrader's rows.
     mlops_course_resit    student_id, assignment, prepared_at, deadline, first_attempt (JSON)
 
 nbgrader ignores tables it does not know; its migrations never touch these."""
+
 from __future__ import annotations
 
 import functools
@@ -13,7 +14,7 @@ import os
 import shutil
 import sys
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Boolean, Column, DateTime, Integer, String, Text, UniqueConstraint
@@ -35,21 +36,21 @@ class ResitEntry(Base):
     id = Column(Integer, primary_key=True, autoincrement=True)
     student_id = Column(String(128), nullable=False)
     assignment = Column(String(128), nullable=False)
-    prepared_at = Column(DateTime, nullable=False)      # naive UTC, like nbgrader
-    deadline = Column(DateTime)                         # naive UTC; None = no deadline
-    reasons = Column(Text)                              # why the module is in the resit
-    first_attempt = Column(Text)                        # JSON snapshot, see resit.py
+    prepared_at = Column(DateTime, nullable=False)  # naive UTC, like nbgrader
+    deadline = Column(DateTime)  # naive UTC; None = no deadline
+    reasons = Column(Text)  # why the module is in the resit
+    first_attempt = Column(Text)  # JSON snapshot, see resit.py
 
 
 def utcnow_naive() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def to_naive_utc(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment
 
 
@@ -57,14 +58,14 @@ def to_aware_utc(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
     if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def gradebook_exists(db_url: str) -> bool:
     """False for a SQLite URL whose file does not exist (opening it would create it)."""
     if db_url.startswith("sqlite:///"):
-        path = db_url[len("sqlite:///"):]
+        path = db_url[len("sqlite:///") :]
         return path == ":memory:" or Path(path).is_file()
     return True
 
@@ -79,8 +80,9 @@ def open_gradebook(course_or_url, *, create: bool = False):
     db_url = getattr(course_or_url, "db_url", course_or_url)
     _alembic_on_path()
     if not create and not gradebook_exists(db_url):
-        raise FileNotFoundError(f"no gradebook at {db_url}: import a roster first "
-                                "(mlops-course roster import FILE.csv)")
+        raise FileNotFoundError(
+            f"no gradebook at {db_url}: import a roster first (mlops-course roster import FILE.csv)"
+        )
     gb = Gradebook(db_url, course_id=os.environ.get("MLOPS_COURSE_ID", "mlops-course"))
     try:
         if create:
@@ -112,7 +114,9 @@ def _alembic_on_path() -> None:
             return ScriptDirectory.from_config(config).get_current_head()
         except Exception:  # fall back to nbgrader's own way, with the venv's bin/ on PATH
             if shutil.which("alembic") is None:
-                os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
+                os.environ["PATH"] = (
+                    str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
+                )
             return original()
 
     head._mlops_course = True
@@ -121,6 +125,7 @@ def _alembic_on_path() -> None:
 
 def _has(gb, table) -> bool:
     from sqlalchemy import inspect
+
     return inspect(gb.engine).has_table(table.__tablename__)
 
 

@@ -19,6 +19,7 @@ full one. The environment is kept in /opt/mlops-course-e2e between runs (a stamp
 pins decides when to reinstall); users, groups, exchange, course folder and the hub's
 state are made for the run and removed after it; every port is a free one on 127.0.0.1.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -39,7 +40,7 @@ import pytest
 import requests
 
 from mlops_course import hub
-from mlops_course.runtime import in_ci
+from mlops_course.infra.resources import in_ci
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "hub"
@@ -63,8 +64,10 @@ def _missing_parts() -> list[str]:
     for tool in ("node", "npm"):
         if not shutil.which(tool):
             missing.append(f"{tool} (apt-get install -y nodejs npm)")
-    if subprocess.run([hub.SYSTEM_PYTHON, "-c", "import venv, ensurepip"],
-                      capture_output=True).returncode != 0:
+    if (
+        subprocess.run([hub.SYSTEM_PYTHON, "-c", "import venv, ensurepip"], capture_output=True).returncode
+        != 0
+    ):
         missing.append(f"{hub.SYSTEM_PYTHON} with venv (apt-get install -y python3-venv)")
     try:
         import selenium  # noqa: F401
@@ -107,12 +110,17 @@ class Hub:
         self.work = work
         port, hub_port, proxy_api_port = _free_ports(3)
         self.settings = hub.HubSettings(
-            prefix=PREFIX, exchange=work / "exchange",
+            prefix=PREFIX,
+            exchange=work / "exchange",
             course_dir=Path(f"/home/{INSTRUCTOR}/mlops-course"),
             system_config_dir=work / "etc-jupyter",
             proxy_prefix=REPO / "hub" / ".proxy",
-            port=port, hub_port=hub_port, proxy_api_port=proxy_api_port,
-            student_group=STUDENT_GROUP, instructor_group=INSTRUCTOR_GROUP)
+            port=port,
+            hub_port=hub_port,
+            proxy_api_port=proxy_api_port,
+            student_group=STUDENT_GROUP,
+            instructor_group=INSTRUCTOR_GROUP,
+        )
         self.passwords = {STUDENT: secrets.token_urlsafe(12), INSTRUCTOR: secrets.token_urlsafe(12)}
         self.token = secrets.token_hex(24)
         self.process: subprocess.Popen | None = None
@@ -123,8 +131,13 @@ class Hub:
         return self.settings.url
 
     def api(self, method: str, path: str, **kwargs) -> requests.Response:
-        response = requests.request(method, f"{self.url}/hub/api{path}", timeout=30,
-                                    headers={"Authorization": f"token {self.token}"}, **kwargs)
+        response = requests.request(
+            method,
+            f"{self.url}/hub/api{path}",
+            timeout=30,
+            headers={"Authorization": f"token {self.token}"},
+            **kwargs,
+        )
         return response
 
     def prepare(self) -> None:
@@ -140,22 +153,37 @@ class Hub:
 
     def start(self) -> None:
         s = self.settings
-        env = {**os.environ, "MLOPS_HUB_PREFIX": str(s.prefix), "MLOPS_HUB_STATE": str(self.work / "state"),
-               "NBGRADER_EXCHANGE": str(s.exchange), "MLOPS_HUB_COURSE_DIR": str(s.course_dir),
-               "MLOPS_HUB_PROXY_PREFIX": str(s.proxy_prefix), "MLOPS_HUB_PORT": str(s.port),
-               "MLOPS_HUB_API_PORT": str(s.hub_port), "MLOPS_HUB_PROXY_API_PORT": str(s.proxy_api_port),
-               "MLOPS_HUB_STUDENT_GROUP": STUDENT_GROUP, "MLOPS_HUB_INSTRUCTOR_GROUP": INSTRUCTOR_GROUP,
-               "MLOPS_HUB_SERVICE_TOKEN": self.token, "MLOPS_HUB_AUTHENTICATOR": "pam"}
+        env = {
+            **os.environ,
+            "MLOPS_HUB_PREFIX": str(s.prefix),
+            "MLOPS_HUB_STATE": str(self.work / "state"),
+            "NBGRADER_EXCHANGE": str(s.exchange),
+            "MLOPS_HUB_COURSE_DIR": str(s.course_dir),
+            "MLOPS_HUB_PROXY_PREFIX": str(s.proxy_prefix),
+            "MLOPS_HUB_PORT": str(s.port),
+            "MLOPS_HUB_API_PORT": str(s.hub_port),
+            "MLOPS_HUB_PROXY_API_PORT": str(s.proxy_api_port),
+            "MLOPS_HUB_STUDENT_GROUP": STUDENT_GROUP,
+            "MLOPS_HUB_INSTRUCTOR_GROUP": INSTRUCTOR_GROUP,
+            "MLOPS_HUB_SERVICE_TOKEN": self.token,
+            "MLOPS_HUB_AUTHENTICATOR": "pam",
+        }
         (self.work / "state").mkdir(mode=0o700, exist_ok=True)
         self.log_file = open(ARTIFACTS / "jupyterhub.log", "w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "jupyterhub", "-f", str(REPO / "hub" / "jupyterhub_config.py")],
-            cwd=self.work / "state", env=env, stdout=self.log_file, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            cwd=self.work / "state",
+            env=env,
+            stdout=self.log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"jupyterhub exited ({self.process.returncode}); see {ARTIFACTS / 'jupyterhub.log'}")
+                raise RuntimeError(
+                    f"jupyterhub exited ({self.process.returncode}); see {ARTIFACTS / 'jupyterhub.log'}"
+                )
             try:
                 if self.api("GET", "/").status_code == 200:
                     _log(f"hub up at {self.url}")
@@ -166,9 +194,11 @@ class Hub:
         raise RuntimeError("the hub did not answer within 90 s")
 
     def user_token(self, user: str) -> str:
-        response = self.api("POST", f"/users/{user}/tokens",
-                            json={"note": "e2e test", "expires_in": 3600,
-                                  "scopes": [f"access:servers!user={user}"]})
+        response = self.api(
+            "POST",
+            f"/users/{user}/tokens",
+            json={"note": "e2e test", "expires_in": 3600, "scopes": [f"access:servers!user={user}"]},
+        )
         response.raise_for_status()
         return response.json()["token"]
 
@@ -176,13 +206,22 @@ class Hub:
         """A command as the instructor's Unix user, in the course folder, with the hub's
         course environment (what a terminal in the instructor's JupyterLab gives)."""
         s = self.settings
-        env = [f"HOME=/home/{INSTRUCTOR}", f"USER={INSTRUCTOR}", "LANG=C.UTF-8",
-               f"PATH={s.venv / 'bin'}:/usr/local/bin:/usr/bin:/bin",
-               f"NBGRADER_EXCHANGE={s.exchange}",
-               f"JUPYTER_CONFIG_PATH={s.role_config_dir('instructor')}"]
+        env = [
+            f"HOME=/home/{INSTRUCTOR}",
+            f"USER={INSTRUCTOR}",
+            "LANG=C.UTF-8",
+            f"PATH={s.venv / 'bin'}:/usr/local/bin:/usr/bin:/bin",
+            f"NBGRADER_EXCHANGE={s.exchange}",
+            f"JUPYTER_CONFIG_PATH={s.role_config_dir('instructor')}",
+        ]
         started = time.monotonic()
-        proc = subprocess.run(["runuser", "-u", INSTRUCTOR, "--", "env", "-i", *env, *cmd],
-                              cwd=s.course_dir, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(
+            ["runuser", "-u", INSTRUCTOR, "--", "env", "-i", *env, *cmd],
+            cwd=s.course_dir,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         _log(f"instructor$ {' '.join(cmd)} -> {proc.returncode} ({time.monotonic() - started:.1f} s)")
         with open(ARTIFACTS / "instructor.log", "a") as log:
             log.write(f"$ {' '.join(cmd)}\n{proc.stdout}{proc.stderr}\n")
@@ -250,15 +289,26 @@ def _course_hub():
 
 # ---------------------------------------------------------------- the browser
 
+
 def _browser(name: str):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
+
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     profile = tempfile.mkdtemp(prefix=f"mlct-chromium-{name}-")
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--window-size=1400,900", f"--user-data-dir={profile}"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,900",
+        f"--user-data-dir={profile}",
+    ):
         options.add_argument(arg)
     service = Service(CHROMEDRIVER, log_output=str(ARTIFACTS / f"chromedriver-{name}.log"))
     driver = webdriver.Chrome(service=service, options=options)
@@ -288,7 +338,8 @@ class Page:
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support import expected_conditions as ec
         from selenium.webdriver.support.ui import WebDriverWait
-        condition = (ec.visibility_of_element_located if visible else ec.presence_of_element_located)
+
+        condition = ec.visibility_of_element_located if visible else ec.presence_of_element_located
         try:
             return WebDriverWait(self.driver, timeout).until(condition((By.XPATH, xpath)))
         except Exception:
@@ -296,9 +347,10 @@ class Page:
             raise
 
     def click(self, xpath: str, timeout: float = 60) -> None:
+        from selenium.webdriver.common.by import By
         from selenium.webdriver.support import expected_conditions as ec
         from selenium.webdriver.support.ui import WebDriverWait
-        from selenium.webdriver.common.by import By
+
         self.wait(xpath, timeout)
         WebDriverWait(self.driver, timeout).until(ec.element_to_be_clickable((By.XPATH, xpath))).click()
 
@@ -317,12 +369,15 @@ class Page:
         """Open the Nbgrader menu; returns its entries."""
         self.click("//div[contains(@class,'lm-MenuBar-itemLabel') and normalize-space()='Nbgrader']")
         items = self.driver.find_elements(
-            "xpath", "//ul[contains(@class,'lm-Menu-content')]//div[contains(@class,'lm-Menu-itemLabel')]")
+            "xpath", "//ul[contains(@class,'lm-Menu-content')]//div[contains(@class,'lm-Menu-itemLabel')]"
+        )
         return [item.text for item in items if item.text]
 
     def menu_entry(self, label: str) -> None:
-        self.click(f"//ul[contains(@class,'lm-Menu-content')]//div[contains(@class,'lm-Menu-itemLabel')"
-                   f" and normalize-space()='{label}']")
+        self.click(
+            f"//ul[contains(@class,'lm-Menu-content')]//div[contains(@class,'lm-Menu-itemLabel')"
+            f" and normalize-space()='{label}']"
+        )
 
 
 def _answered(fetched: dict, source: Path) -> dict:
@@ -331,12 +386,17 @@ def _answered(fetched: dict, source: Path) -> dict:
     for cell in nbformat.read(str(source), as_version=4).cells:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("solution") and cell.cell_type == "code":
-            lines = [line for line in cell.source.splitlines()
-                     if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")]
+            lines = [
+                line
+                for line in cell.source.splitlines()
+                if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")
+            ]
             solutions[meta["grade_id"]] = "\n".join(lines)
         elif meta.get("solution"):  # an open question, graded by hand
-            solutions[meta["grade_id"]] = ("Pinning every version and seeding every random choice "
-                                           "makes a run repeatable on another machine.")
+            solutions[meta["grade_id"]] = (
+                "Pinning every version and seeding every random choice "
+                "makes a run repeatable on another machine."
+            )
     answered = set()
     for cell in fetched["cells"]:
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
@@ -344,8 +404,10 @@ def _answered(fetched: dict, source: Path) -> dict:
             cell["source"] = solutions[grade_id]
             answered.add(grade_id)
     missing = sorted(set(solutions) - answered)
-    assert not missing, (f"the fetched notebook has no answer cell {missing}; its grade ids: "
-                         f"{[c.get('metadata', {}).get('nbgrader', {}).get('grade_id') for c in fetched['cells']]}")
+    assert not missing, (
+        f"the fetched notebook has no answer cell {missing}; its grade ids: "
+        f"{[c.get('metadata', {}).get('nbgrader', {}).get('grade_id') for c in fetched['cells']]}"
+    )
     return fetched
 
 
@@ -360,6 +422,7 @@ def _manual_grade_ids(source: Path) -> set[str]:
 
 
 # ---------------------------------------------------------------- the test
+
 
 def test_student_and_instructor_in_the_browser(course_hub):
     h = course_hub
@@ -376,8 +439,9 @@ def test_student_and_instructor_in_the_browser(course_hub):
         page.login(url, STUDENT, h.passwords[STUDENT])
         entries = page.nbgrader_menu()
         assert "Assignment List" in entries, entries
-        assert "Formgrader" not in entries and "Course List" not in entries, \
+        assert "Formgrader" not in entries and "Course List" not in entries, (
             f"a student sees instructor tools: {entries}"
+        )
         page.shot("nbgrader-menu")
         page.menu_entry("Assignment List")
         fetch = f"//div[@id='released_assignments_list']//div[contains(@class,'list_item')][.//*[contains(text(),'{ASSIGNMENT}')]]//button[normalize-space()='Fetch']"
@@ -395,28 +459,38 @@ def test_student_and_instructor_in_the_browser(course_hub):
         response = requests.get(api, headers=auth, params={"content": 1}, timeout=30)
         response.raise_for_status()
         notebook = _answered(response.json()["content"], REPO / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
-        requests.put(api, headers=auth, timeout=30,
-                     json={"type": "notebook", "format": "json", "content": notebook}).raise_for_status()
+        requests.put(
+            api, headers=auth, timeout=30, json={"type": "notebook", "format": "json", "content": notebook}
+        ).raise_for_status()
         _log("answers written through the contents API")
 
         # -- validate in the Assignments list (expand the assignment to see its notebooks)
         validate = f"{fetched_row}//button[normalize-space()='Validate']"
-        if not student.find_elements("xpath", validate) or \
-                not student.find_element("xpath", validate).is_displayed():
+        if (
+            not student.find_elements("xpath", validate)
+            or not student.find_element("xpath", validate).is_displayed()
+        ):
             page.click(f"{fetched_row}//a[contains(@class,'collapsed') or @data-toggle='collapse'][1]")
         page.click(validate)
-        result = page.wait("//*[contains(@class,'validation-success') or contains(@class,'validation-failed')"
-                           " or contains(text(),'There was an error running the validate command')]",
-                           timeout=300)
+        result = page.wait(
+            "//*[contains(@class,'validation-success') or contains(@class,'validation-failed')"
+            " or contains(text(),'There was an error running the validate command')]",
+            timeout=300,
+        )
         page.shot("validated")
         assert "Success! Your notebook passes all the tests." in result.text, result.text[:2000]
-        page.click("//div[contains(@class,'jp-Dialog')]//button[contains(@class,'jp-mod-accept')]"
-                   " | //div[contains(@class,'jp-Dialog')]//button[normalize-space()='OK']")
+        page.click(
+            "//div[contains(@class,'jp-Dialog')]//button[contains(@class,'jp-mod-accept')]"
+            " | //div[contains(@class,'jp-Dialog')]//button[normalize-space()='OK']"
+        )
 
         # -- submit
         page.click(f"{fetched_row}//button[normalize-space()='Submit']")
-        page.wait(f"//div[@id='submitted_assignments_list']//div[contains(@class,'list_item')]"
-                  f"[.//*[contains(text(),'{ASSIGNMENT}')]]", timeout=90)
+        page.wait(
+            f"//div[@id='submitted_assignments_list']//div[contains(@class,'list_item')]"
+            f"[.//*[contains(text(),'{ASSIGNMENT}')]]",
+            timeout=90,
+        )
         page.shot("submitted")
 
         # -- the instructor: collect, grade, feedback
@@ -429,8 +503,11 @@ def test_student_and_instructor_in_the_browser(course_hub):
         graded = json.loads(result_file.read_text())
         assert graded["status"] == "graded", graded
         manual = _manual_grade_ids(h.settings.course_dir / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
-        short = {cell: value for cell, value in graded["cells"].items()
-                 if cell not in manual and value["score"] < value["max_score"]}
+        short = {
+            cell: value
+            for cell, value in graded["cells"].items()
+            if cell not in manual and value["score"] < value["max_score"]
+        }
         assert graded["cells"] and not short, f"the model answers lost auto-graded points: {short}"
         # nbgrader's release_feedback needs the submission's secret in autograded/;
         # the grading pipeline does not carry it over yet (reported to the lead).
@@ -443,12 +520,13 @@ def test_student_and_instructor_in_the_browser(course_hub):
 
         # -- the student fetches the feedback in the Assignments list
         page.click("//*[@id='refresh_assignments_list']")
-        fetch_feedback = f"//div[@id='submitted_assignments_list']//button[normalize-space()='Fetch Feedback']"
+        fetch_feedback = "//div[@id='submitted_assignments_list']//button[normalize-space()='Fetch Feedback']"
         page.click(fetch_feedback, timeout=90)
         page.wait("//div[@id='submitted_assignments_list']//a[contains(text(),'view feedback')]", timeout=90)
         page.shot("feedback-fetched")
-        listing = requests.get(f"{url}/user/{STUDENT}/api/contents/{ASSIGNMENT}/feedback",
-                               headers=auth, timeout=30).json()
+        listing = requests.get(
+            f"{url}/user/{STUDENT}/api/contents/{ASSIGNMENT}/feedback", headers=auth, timeout=30
+        ).json()
         stamp = listing["content"][0]["name"]
         html = f"{ASSIGNMENT}/feedback/{stamp}/{ASSIGNMENT}.html"
         feedback = requests.get(f"{url}/user/{STUDENT}/files/{html}", headers=auth, timeout=30)

@@ -1,5 +1,6 @@
 """hub/jupyterhub_config.py loads, listens on loopback only and gives each role its
 nbgrader extensions (no root, no browser: the fast half of the hub's tests)."""
+
 from __future__ import annotations
 
 import json
@@ -42,26 +43,40 @@ def test_course_environment_and_pam_groups(config, tmp_path):
 
 def test_pre_spawn_hook_gives_each_role_its_config_folder(config, tmp_path):
     hook = config.Spawner.pre_spawn_hook
-    for groups, role in ((["students"], "student"), (["instructors", "students"], "instructor"), ([], "student")):
-        spawner = SimpleNamespace(environment={}, log=SimpleNamespace(info=lambda *a: None),
-                                  user=SimpleNamespace(name="x", groups=[SimpleNamespace(name=g) for g in groups]))
+    for groups, role in (
+        (["students"], "student"),
+        (["instructors", "students"], "instructor"),
+        ([], "student"),
+    ):
+        spawner = SimpleNamespace(
+            environment={},
+            log=SimpleNamespace(info=lambda *a: None),
+            user=SimpleNamespace(name="x", groups=[SimpleNamespace(name=g) for g in groups]),
+        )
         hook(spawner)
-        assert spawner.environment["JUPYTER_CONFIG_PATH"] == str(tmp_path / "prefix" / "etc" / f"jupyter-{role}")
+        assert spawner.environment["JUPYTER_CONFIG_PATH"] == str(
+            tmp_path / "prefix" / "etc" / f"jupyter-{role}"
+        )
         assert spawner.environment["NBGRADER_EXCHANGE"]
 
 
 def test_role_config_folders(tmp_path):
-    settings = hub.HubSettings(prefix=tmp_path, exchange=tmp_path / "exchange",
-                               course_dir=tmp_path / "course")
+    settings = hub.HubSettings(
+        prefix=tmp_path, exchange=tmp_path / "exchange", course_dir=tmp_path / "course"
+    )
     hub.write_role_configs(settings)
     student = json.loads((settings.role_config_dir("student") / "labconfig" / "page_config.json").read_text())
-    instructor = json.loads((settings.role_config_dir("instructor") / "labconfig" / "page_config.json").read_text())
+    instructor = json.loads(
+        (settings.role_config_dir("instructor") / "labconfig" / "page_config.json").read_text()
+    )
     assert all(student["disabledExtensions"][p] for p in hub.INSTRUCTOR_LAB_PLUGINS)
     assert not any(instructor["disabledExtensions"].values())
     nbgrader = (settings.role_config_dir("instructor") / "nbgrader_config.py").read_text()
     assert f"c.CourseDirectory.root = {str(tmp_path / 'course')!r}" in nbgrader
     assert "course_id = 'mlops-course'" in nbgrader
-    assert "CourseDirectory.root" not in (settings.role_config_dir("student") / "nbgrader_config.py").read_text()
+    assert (
+        "CourseDirectory.root" not in (settings.role_config_dir("student") / "nbgrader_config.py").read_text()
+    )
 
 
 def test_light_profile_is_a_subset_of_the_pins():
@@ -78,14 +93,18 @@ def test_light_profile_covers_the_imports_of_its_assignment():
     from importlib import metadata
 
     import nbformat
+
     notebook = REPO / "source" / hub.LIGHT_ASSIGNMENT / f"{hub.LIGHT_ASSIGNMENT}.ipynb"
     modules = set()
     for cell in nbformat.read(str(notebook), as_version=4).cells:
         if cell.cell_type != "code":
             continue
         try:
-            tree = ast.parse("\n".join(line for line in cell.source.splitlines()
-                                       if not line.lstrip().startswith(("%", "!"))))
+            tree = ast.parse(
+                "\n".join(
+                    line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!"))
+                )
+            )
         except SyntaxError:
             continue
         for node in ast.walk(tree):
@@ -100,5 +119,7 @@ def test_light_profile_covers_the_imports_of_its_assignment():
         dists = {d.lower().replace("_", "-") for d in distributions.get(module, [module])}
         if not dists & light:
             uncovered[module] = sorted(dists)
-    assert not uncovered, (f"{notebook.name} imports {uncovered}: add the package to "
-                           "LIGHT_PACKAGES in mlops_course/hub.py (the hub's browser test runs it)")
+    assert not uncovered, (
+        f"{notebook.name} imports {uncovered}: add the package to "
+        "LIGHT_PACKAGES in mlops_course/hub.py (the hub's browser test runs it)"
+    )

@@ -9,6 +9,7 @@ differs (MLOPS_HUB_IMAGE_PROFILE=full builds the full one). The image keeps a fi
 tag so that a second run reuses Docker's layer cache; it is labelled
 org.mlops-course.role=singleuser. Skips without a Docker engine, fails in CI.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,7 +17,7 @@ import os
 import pytest
 
 from mlops_course import hub
-from mlops_course.runtime import in_ci
+from mlops_course.infra.resources import in_ci
 
 PROFILE = os.environ.get("MLOPS_HUB_IMAGE_PROFILE", "light")
 TAG = f"mlops-course/singleuser:ci-{PROFILE}"
@@ -28,9 +29,10 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 def client():
     try:
         import docker
+
         engine = docker.from_env(timeout=900)
         engine.ping()
-    except Exception as exc:  # noqa: BLE001 - no engine, no socket, no SDK
+    except Exception as exc:  # no engine, no socket, no SDK
         message = f"needs a Docker engine ({str(exc)[:120]})"
         if in_ci():
             pytest.fail("CI must provide every system part: " + message)
@@ -41,7 +43,8 @@ def client():
 
 @pytest.fixture(scope="module")
 def image(client):
-    from mlops_course.docker_images import BaseImageError, ensure_base_image
+    from mlops_course.infra.base_image import BaseImageError, ensure_base_image
+
     try:
         base = ensure_base_image(client, log=lambda line: None)
     except BaseImageError as exc:
@@ -52,15 +55,21 @@ def image(client):
 
 
 def _run(client, image: str, *command: str) -> str:
-    output = client.containers.run(image, list(command), network_mode="none", remove=True,
-                                   stdout=True, stderr=True)
+    output = client.containers.run(
+        image, list(command), network_mode="none", remove=True, stdout=True, stderr=True
+    )
     return output.decode()
 
 
 def test_jupyter_lab_and_the_course_package_work(client, image):
     assert _run(client, image, "jupyter", "lab", "--version").strip() == "4.6.6"
-    out = _run(client, image, "python", "-c",
-               "import mlops_course, nbgrader, jupyterhub; print('ok', nbgrader.__version__, jupyterhub.__version__)")
+    out = _run(
+        client,
+        image,
+        "python",
+        "-c",
+        "import mlops_course, nbgrader, jupyterhub; print('ok', nbgrader.__version__, jupyterhub.__version__)",
+    )
     assert out.split() == ["ok", "0.9.6", "6.1.1"]
     assert "6.1.1" in _run(client, image, "jupyterhub-singleuser", "--version")
 

@@ -8,6 +8,7 @@ chart's values schema for the parts the course sets. With a copy of the chart
 validates the chart's defaults merged with these values (as `helm install` does)
 against the chart's values.schema.json. The manifests are validated strictly against
 the Kubernetes 1.35 API (kubernetes-validate, offline)."""
+
 from __future__ import annotations
 
 import json
@@ -92,8 +93,9 @@ def test_formgrader_service_and_roles_fit_together():
     env = {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["JUPYTERHUB_SERVICE_NAME"] == service
     assert env["JUPYTERHUB_SERVICE_PREFIX"] == f"/services/{service}/"
-    assert env["JUPYTER_CONFIG_PATH"] == str(hub.HubSettings(prefix=Path("/opt/mlops-course"))
-                                             .role_config_dir("instructor"))
+    assert env["JUPYTER_CONFIG_PATH"] == str(
+        hub.HubSettings(prefix=Path("/opt/mlops-course")).role_config_dir("instructor")
+    )
     roles = v["loadRoles"]
     assert f"access:services!service={service}" in roles[f"formgrade-{service}"]["scopes"]
     assert roles[f"formgrade-{service}"]["groups"] == [f"formgrade-{service}"]
@@ -110,14 +112,18 @@ def _run_extra_config() -> SimpleNamespace:
 
 def test_extra_config_maps_groups_and_roles():
     import asyncio
+
     c = _run_extra_config()
-    model = asyncio.run(c.Authenticator.post_auth_hook(None, None, {"name": "ada", "groups": ["instructors"]}))
+    model = asyncio.run(
+        c.Authenticator.post_auth_hook(None, None, {"name": "ada", "groups": ["instructors"]})
+    )
     assert "formgrade-mlops-course" in model["groups"]
     model = asyncio.run(c.Authenticator.post_auth_hook(None, None, {"name": "ben", "groups": ["students"]}))
     assert model["groups"] == ["nbgrader-mlops-course", "students"]
     for groups, role in ((["instructors"], "instructor"), (["students"], "student")):
-        spawner = SimpleNamespace(environment={}, user=SimpleNamespace(
-            groups=[SimpleNamespace(name=g) for g in groups]))
+        spawner = SimpleNamespace(
+            environment={}, user=SimpleNamespace(groups=[SimpleNamespace(name=g) for g in groups])
+        )
         c.KubeSpawner.pre_spawn_hook(spawner)
         assert spawner.environment["JUPYTER_CONFIG_PATH"] == f"/opt/mlops-course/etc/jupyter-{role}"
         assert hub.role_of(groups) == role  # the same rule as the single-machine hub

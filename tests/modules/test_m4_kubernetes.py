@@ -1,45 +1,59 @@
 """m4_kubernetes: the manifest checks, the reference semantics, the cluster step, and
 typical mistakes losing the right points."""
+
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from mlops_course import k8s_checks as kc
-from mlops_course import k8s_cluster
+from mlops_course.labs.k8s import checks as kc
+from mlops_course.labs.k8s import cluster as k8s_cluster
 
 ASSIGNMENT = "m4_kubernetes"
 SOURCE = Path(__file__).resolve().parents[2] / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 
 DEPLOYMENT = {
-    "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "model-api"},
+    "apiVersion": "apps/v1",
+    "kind": "Deployment",
+    "metadata": {"name": "model-api"},
     "spec": {
         "replicas": 2,
         "selector": {"matchLabels": {"app": "model-api"}},
         "template": {
             "metadata": {"labels": {"app": "model-api", "tier": "serving"}},
-            "spec": {"containers": [{
-                "name": "api", "image": "img:1.0",
-                "ports": [{"name": "http", "containerPort": 8000}],
-                "envFrom": [{"configMapRef": {"name": "cfg"}}],
-                "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
-                              "limits": {"cpu": "500m", "memory": "256Mi"}},
-                "readinessProbe": {"httpGet": {"path": "/health", "port": "http"}},
-                "livenessProbe": {"httpGet": {"path": "/health", "port": 8000}},
-            }]},
+            "spec": {
+                "containers": [
+                    {
+                        "name": "api",
+                        "image": "img:1.0",
+                        "ports": [{"name": "http", "containerPort": 8000}],
+                        "envFrom": [{"configMapRef": {"name": "cfg"}}],
+                        "resources": {
+                            "requests": {"cpu": "100m", "memory": "128Mi"},
+                            "limits": {"cpu": "500m", "memory": "256Mi"},
+                        },
+                        "readinessProbe": {"httpGet": {"path": "/health", "port": "http"}},
+                        "livenessProbe": {"httpGet": {"path": "/health", "port": 8000}},
+                    }
+                ]
+            },
         },
     },
 }
-SERVICE = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "model-api"},
-           "spec": {"selector": {"app": "model-api"}, "ports": [{"port": 80, "targetPort": 8000}]}}
+SERVICE = {
+    "apiVersion": "v1",
+    "kind": "Service",
+    "metadata": {"name": "model-api"},
+    "spec": {"selector": {"app": "model-api"}, "ports": [{"port": 80, "targetPort": 8000}]},
+}
 
 
 def changed(doc, path, value):
     """A deep copy of ``doc`` with the item at ``path`` (a list of keys) set to ``value``."""
     import copy
+
     doc = copy.deepcopy(doc)
     target = doc
     for key in path[:-1]:
@@ -49,6 +63,7 @@ def changed(doc, path, value):
 
 
 # ------------------------------------------------------------------ schema
+
 
 def test_valid_manifests_pass_the_schema_and_all_semantic_checks():
     assert kc.schema_errors(DEPLOYMENT) == []
@@ -71,7 +86,10 @@ def test_schema_is_strict_and_names_the_field():
 
 
 def test_schema_reports_unknown_kinds_and_missing_keys_with_a_hint():
-    assert "apps/v1" in kc.schema_errors({"apiVersion": "v1", "kind": "Deployment", "metadata": {"name": "x"}})[0]
+    assert (
+        "apps/v1"
+        in kc.schema_errors({"apiVersion": "v1", "kind": "Deployment", "metadata": {"name": "x"}})[0]
+    )
     assert "kind is missing" in kc.schema_errors({"apiVersion": "v1"})[0]
     assert kc.schema_errors(["not", "a", "mapping"])
 
@@ -92,6 +110,7 @@ def test_load_one_rejects_several_documents_and_wrong_kinds():
 
 # ------------------------------------------------------------------ semantics
 
+
 def test_selector_that_does_not_match_the_template_is_reported():
     bad = changed(DEPLOYMENT, ["spec", "selector"], {"matchLabels": {"app": "model-api-v2"}})
     assert "does not match" in kc.selector_problems(bad)[0]
@@ -103,18 +122,29 @@ def test_service_selector_and_ports():
     problems = kc.service_selector_problems(nothing, DEPLOYMENT)
     assert problems and "'track': 'canary'" in problems[0]
     assert "empty" in kc.service_selector_problems(changed(SERVICE, ["spec", "selector"], {}), DEPLOYMENT)[0]
-    assert kc.service_port_problems(changed(SERVICE, ["spec", "ports", 0, "targetPort"], "http"), DEPLOYMENT) == []
-    mismatch = kc.service_port_problems(changed(SERVICE, ["spec", "ports", 0, "targetPort"], 8080), DEPLOYMENT)
+    assert (
+        kc.service_port_problems(changed(SERVICE, ["spec", "ports", 0, "targetPort"], "http"), DEPLOYMENT)
+        == []
+    )
+    mismatch = kc.service_port_problems(
+        changed(SERVICE, ["spec", "ports", 0, "targetPort"], 8080), DEPLOYMENT
+    )
     assert mismatch and "8080" in mismatch[0] and "[8000]" in mismatch[0]
     no_target = changed(SERVICE, ["spec", "ports"], [{"port": 80}])
-    assert kc.service_port_problems(no_target, DEPLOYMENT), "without targetPort the port itself (80) is targeted"
+    assert kc.service_port_problems(no_target, DEPLOYMENT), (
+        "without targetPort the port itself (80) is targeted"
+    )
 
 
 def test_probe_on_a_wrong_path_or_port_or_missing():
     container = ["spec", "template", "spec", "containers", 0]
-    wrong_path = changed(DEPLOYMENT, container + ["livenessProbe"], {"httpGet": {"path": "/healthz", "port": 8000}})
+    wrong_path = changed(
+        DEPLOYMENT, container + ["livenessProbe"], {"httpGet": {"path": "/healthz", "port": 8000}}
+    )
     assert "'/healthz'" in kc.probe_problems(wrong_path)[0]
-    wrong_port = changed(DEPLOYMENT, container + ["readinessProbe"], {"httpGet": {"path": "/health", "port": 9000}})
+    wrong_port = changed(
+        DEPLOYMENT, container + ["readinessProbe"], {"httpGet": {"path": "/health", "port": 9000}}
+    )
     assert "9000" in kc.probe_problems(wrong_port)[0]
     missing = changed(DEPLOYMENT, container + ["readinessProbe"], None)
     assert "readinessProbe is missing" in kc.probe_problems(missing)[0]
@@ -124,17 +154,38 @@ def test_probe_on_a_wrong_path_or_port_or_missing():
 
 def test_limits_below_requests_and_missing_resources():
     resources = ["spec", "template", "spec", "containers", 0, "resources"]
-    low = changed(DEPLOYMENT, resources, {"requests": {"cpu": "1", "memory": "1Gi"},
-                                          "limits": {"cpu": "500m", "memory": "2Gi"}})
+    low = changed(
+        DEPLOYMENT,
+        resources,
+        {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "500m", "memory": "2Gi"}},
+    )
     problems = kc.resource_problems(low)
     assert len(problems) == 1 and "limits.cpu" in problems[0]
     assert len(kc.resource_problems(changed(DEPLOYMENT, resources, {}))) == 4
-    assert "not a Kubernetes quantity" in kc.resource_problems(changed(DEPLOYMENT, resources, {
-        "requests": {"cpu": "lots", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}))[0]
+    assert (
+        "not a Kubernetes quantity"
+        in kc.resource_problems(
+            changed(
+                DEPLOYMENT,
+                resources,
+                {"requests": {"cpu": "lots", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
+            )
+        )[0]
+    )
 
 
-@pytest.mark.parametrize("text,value", [("250m", 0.25), ("1", 1), ("1.5", 1.5), ("128Mi", 128 * 2**20),
-                                        ("1G", 10**9), ("2Gi", 2 * 2**30), (2, 2)])
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        ("250m", 0.25),
+        ("1", 1),
+        ("1.5", 1.5),
+        ("128Mi", 128 * 2**20),
+        ("1G", 10**9),
+        ("2Gi", 2 * 2**30),
+        (2, 2),
+    ],
+)
 def test_parse_quantity(text, value):
     assert kc.parse_quantity(text) == pytest.approx(value)
 
@@ -143,23 +194,57 @@ def test_configmap_reference():
     cm = {"metadata": {"name": "other"}, "data": {}}
     assert "takes no environment" in kc.configmap_ref_problems(DEPLOYMENT, cm)[0]
     by_key = changed(DEPLOYMENT, ["spec", "template", "spec", "containers", 0, "envFrom"], None)
-    by_key = changed(by_key, ["spec", "template", "spec", "containers", 0, "env"],
-                     [{"name": "LOG_LEVEL", "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "LOG"}}}])
-    assert "does not have" in kc.configmap_ref_problems(by_key, {"metadata": {"name": "cfg"}, "data": {"LOG_LEVEL": "x"}})[0]
+    by_key = changed(
+        by_key,
+        ["spec", "template", "spec", "containers", 0, "env"],
+        [{"name": "LOG_LEVEL", "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "LOG"}}}],
+    )
+    assert (
+        "does not have"
+        in kc.configmap_ref_problems(by_key, {"metadata": {"name": "cfg"}, "data": {"LOG_LEVEL": "x"}})[0]
+    )
     assert kc.configmap_ref_problems(by_key, {"metadata": {"name": "cfg"}, "data": {"LOG": "x"}}) == []
 
 
 # ------------------------------------------------------------------ cron
 
-@pytest.mark.parametrize("schedule", ["30 2 * * *", "*/15 * * * *", "0 9-17 * * mon-fri", "0 0 1 jan,jul ?",
-                                      "@daily", "@hourly", "5 4 * * 7", "0 0 1-31/2 * *", "0 22 * * 1-5"])
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        "30 2 * * *",
+        "*/15 * * * *",
+        "0 9-17 * * mon-fri",
+        "0 0 1 jan,jul ?",
+        "@daily",
+        "@hourly",
+        "5 4 * * 7",
+        "0 0 1-31/2 * *",
+        "0 22 * * 1-5",
+    ],
+)
 def test_valid_cron_schedules(schedule):
     assert kc.cron_problems(schedule) == []
 
 
-@pytest.mark.parametrize("schedule", ["30 2 * *", "61 * * * *", "* 24 * * *", "0 0 0 * *", "0 0 * 13 *",
-                                      "0 0 * * 8", "*/0 * * * *", "5-1 * * * *", "@fortnightly", "", 5,
-                                      "every day", "0 0 * * funday"])
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        "30 2 * *",
+        "61 * * * *",
+        "* 24 * * *",
+        "0 0 0 * *",
+        "0 0 * 13 *",
+        "0 0 * * 8",
+        "*/0 * * * *",
+        "5-1 * * * *",
+        "@fortnightly",
+        "",
+        5,
+        "every day",
+        "0 0 * * funday",
+    ],
+)
 def test_invalid_cron_schedules(schedule):
     problems = kc.cron_problems(schedule)
     assert problems and "hint" in problems[0]
@@ -174,22 +259,30 @@ def test_cron_fields_expand_like_cron():
 
 # ------------------------------------------------------------------ selectors, rollout, HPA
 
-PODS = [{"name": "a", "labels": {"app": "api", "track": "stable"}},
-        {"name": "b", "labels": {"app": "api", "track": "canary", "gpu": "t4"}},
-        {"name": "c", "labels": {}}]
+PODS = [
+    {"name": "a", "labels": {"app": "api", "track": "stable"}},
+    {"name": "b", "labels": {"app": "api", "track": "canary", "gpu": "t4"}},
+    {"name": "c", "labels": {}},
+]
 
 
-@pytest.mark.parametrize("selector,expected", [
-    ({}, ["a", "b", "c"]),
-    (None, []),
-    ({"matchLabels": {"app": "api"}}, ["a", "b"]),
-    ({"matchExpressions": [{"key": "track", "operator": "In", "values": ["canary", "x"]}]}, ["b"]),
-    ({"matchExpressions": [{"key": "track", "operator": "NotIn", "values": ["canary"]}]}, ["a", "c"]),
-    ({"matchExpressions": [{"key": "gpu", "operator": "Exists"}]}, ["b"]),
-    ({"matchExpressions": [{"key": "gpu", "operator": "DoesNotExist"}]}, ["a", "c"]),
-    ({"matchLabels": {"app": "api"}, "matchExpressions": [{"key": "gpu", "operator": "DoesNotExist"}]}, ["a"]),
-    ({"matchExpressions": [{"key": "track", "operator": "In", "values": []}]}, []),
-])
+@pytest.mark.parametrize(
+    "selector,expected",
+    [
+        ({}, ["a", "b", "c"]),
+        (None, []),
+        ({"matchLabels": {"app": "api"}}, ["a", "b"]),
+        ({"matchExpressions": [{"key": "track", "operator": "In", "values": ["canary", "x"]}]}, ["b"]),
+        ({"matchExpressions": [{"key": "track", "operator": "NotIn", "values": ["canary"]}]}, ["a", "c"]),
+        ({"matchExpressions": [{"key": "gpu", "operator": "Exists"}]}, ["b"]),
+        ({"matchExpressions": [{"key": "gpu", "operator": "DoesNotExist"}]}, ["a", "c"]),
+        (
+            {"matchLabels": {"app": "api"}, "matchExpressions": [{"key": "gpu", "operator": "DoesNotExist"}]},
+            ["a"],
+        ),
+        ({"matchExpressions": [{"key": "track", "operator": "In", "values": []}]}, []),
+    ],
+)
 def test_reference_label_selector_semantics(selector, expected):
     assert kc.select_pods(selector, PODS) == expected
 
@@ -199,23 +292,39 @@ def test_unknown_selector_operator_is_an_error():
         kc.label_selector_matches({"matchExpressions": [{"key": "a", "operator": "Has"}]}, {"a": "b"})
 
 
-@pytest.mark.parametrize("args,expected", [
-    ((10, "25%", "25%"), (8, 13)), ((4, "25%", "25%"), (3, 5)), ((3, "10%", "10%"), (3, 4)),
-    ((2, "0%", "10%"), (1, 2)), ((3, 1, 0), (3, 4)), ((5, 2, 1), (4, 7)), ((3, 0, "34%"), (2, 3)),
-])
+@pytest.mark.parametrize(
+    "args,expected",
+    [
+        ((10, "25%", "25%"), (8, 13)),
+        ((4, "25%", "25%"), (3, 5)),
+        ((3, "10%", "10%"), (3, 4)),
+        ((2, "0%", "10%"), (1, 2)),
+        ((3, 1, 0), (3, 4)),
+        ((5, 2, 1), (4, 7)),
+        ((3, 0, "34%"), (2, 3)),
+    ],
+)
 def test_rollout_bounds(args, expected):
     assert kc.rollout_bounds(*args) == expected
 
 
-@pytest.mark.parametrize("args,expected", [
-    ((3, 90, 60), 5), ((3, 63, 60), 3), ((4, 20, 60, 2, 10), 2), ((4, 10, 60, 3, 10), 3),
-    ((8, 100, 50, 1, 10), 10), ((6, 80, 50, 1, 20), 10),
-])
+@pytest.mark.parametrize(
+    "args,expected",
+    [
+        ((3, 90, 60), 5),
+        ((3, 63, 60), 3),
+        ((4, 20, 60, 2, 10), 2),
+        ((4, 10, 60, 3, 10), 3),
+        ((8, 100, 50, 1, 10), 10),
+        ((6, 80, 50, 1, 20), 10),
+    ],
+)
 def test_hpa_desired_replicas(args, expected):
     assert kc.hpa_desired_replicas(*args) == expected
 
 
 # ------------------------------------------------------------------ cluster step
+
 
 def test_cluster_step_skips_without_a_kubeconfig(monkeypatch, tmp_path):
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "absent"))
@@ -228,6 +337,7 @@ def test_cluster_step_skips_without_a_kubeconfig(monkeypatch, tmp_path):
 
 def test_cluster_step_skips_when_the_configured_cluster_does_not_answer(monkeypatch, tmp_path):
     import socket
+
     with socket.socket() as sock:  # a loopback port with nobody listening
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -252,6 +362,7 @@ def test_namespace_is_a_dns_label(monkeypatch):
 
 # ------------------------------------------------------------------ the notebook
 
+
 def answer_source(grade_id: str) -> str:
     nb = nbformat.read(str(SOURCE), as_version=4)
     for cell in nb.cells:
@@ -270,7 +381,10 @@ def test_the_solution_manifests_pass_every_check():
     namespace: dict = {}
     for grade_id in ("configmap", "deployment", "service", "job", "cronjob"):
         exec(answer_source(grade_id), namespace)
-    docs = {name: kc.load_one(namespace[f"{name}_yaml"]) for name in ("configmap", "deployment", "service", "job", "cronjob")}
+    docs = {
+        name: kc.load_one(namespace[f"{name}_yaml"])
+        for name in ("configmap", "deployment", "service", "job", "cronjob")
+    }
     for doc in docs.values():
         assert kc.schema_errors(doc) == []
     dep = docs["deployment"]
@@ -284,36 +398,62 @@ def test_the_solution_manifests_pass_every_check():
 @pytest.mark.slow
 def test_typical_manifest_mistakes_lose_the_right_points(grade_variant):
     """A selector that matches nothing, a probe on a wrong path, an invalid cron schedule."""
-    result = grade_variant(ASSIGNMENT, {
-        "service": edit("service", "  selector:\n    app: model-api", "  selector:\n    app: model-api-v2"),
-        "deployment": edit("deployment", "path: /health\n", "path: /healthz\n"),
-        "cronjob": edit("cronjob", 'schedule: "30 2 * * *"', 'schedule: "30 2 * *"'),
-    })
+    result = grade_variant(
+        ASSIGNMENT,
+        {
+            "service": edit(
+                "service", "  selector:\n    app: model-api", "  selector:\n    app: model-api-v2"
+            ),
+            "deployment": edit("deployment", "path: /health\n", "path: /healthz\n"),
+            "cronjob": edit("cronjob", 'schedule: "30 2 * * *"', 'schedule: "30 2 * *"'),
+        },
+    )
     s, m = result.scores, result.max_scores
     assert s["service_selector"] == 0, "a Service selecting no pod must lose the selector points"
     assert s["service_ports"] == m["service_ports"], "the ports of that Service are still right"
     assert s["deployment_probes"] == 0, "a probe on /healthz must lose the probe points"
-    assert s["deployment_valid"] == m["deployment_valid"] and s["deployment_resources"] == m["deployment_resources"]
+    assert (
+        s["deployment_valid"] == m["deployment_valid"]
+        and s["deployment_resources"] == m["deployment_resources"]
+    )
     assert s["cronjob_valid"] == 0, "a 4-field cron schedule must lose the CronJob points"
-    for cell in ("configmap_valid", "job_valid", "selector_equality", "selector_set_based",
-                 "rollout_bounds", "hpa_replicas", "q_pod_phase"):
+    for cell in (
+        "configmap_valid",
+        "job_valid",
+        "selector_equality",
+        "selector_set_based",
+        "rollout_bounds",
+        "hpa_replicas",
+        "q_pod_phase",
+    ):
         assert s[cell] == m[cell], f"{cell} should keep its points"
 
 
 @pytest.mark.slow
 def test_port_and_selector_logic_mistakes_lose_the_right_points(grade_variant):
     """targetPort mismatch; NotIn that drops pods without the key; percentages rounded up."""
-    wrong_not_in = edit("selector", 'if op == "NotIn" and present and labels[key] in values:',
-                        'if op == "NotIn" and (not present or labels[key] in values):')
-    result = grade_variant(ASSIGNMENT, {
-        "service": edit("service", "targetPort: http", "targetPort: 8080"),
-        "selector": wrong_not_in,
-        "rollout": edit("rollout", "return math.ceil(exact) if round_up else math.floor(exact)",
-                        "return math.ceil(exact)"),
-        "q_pod_phase_answer": 'q_pod_phase = "c"\n',
-    })
+    wrong_not_in = edit(
+        "selector",
+        'if op == "NotIn" and present and labels[key] in values:',
+        'if op == "NotIn" and (not present or labels[key] in values):',
+    )
+    result = grade_variant(
+        ASSIGNMENT,
+        {
+            "service": edit("service", "targetPort: http", "targetPort: 8080"),
+            "selector": wrong_not_in,
+            "rollout": edit(
+                "rollout",
+                "return math.ceil(exact) if round_up else math.floor(exact)",
+                "return math.ceil(exact)",
+            ),
+            "q_pod_phase_answer": 'q_pod_phase = "c"\n',
+        },
+    )
     s, m = result.scores, result.max_scores
-    assert s["service_ports"] == 0, "targetPort 8080 while the container listens on 8000 must lose the port points"
+    assert s["service_ports"] == 0, (
+        "targetPort 8080 while the container listens on 8000 must lose the port points"
+    )
     assert s["service_selector"] == m["service_selector"]
     assert s["selector_set_based"] == 0 and s["selector_equality"] == m["selector_equality"]
     assert s["rollout_bounds"] == 0 and s["hpa_replicas"] == m["hpa_replicas"]

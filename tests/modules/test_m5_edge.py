@@ -1,16 +1,18 @@
 """m5_edge: the TFLite measuring helpers, the pruning helpers, and typical mistakes
 losing the right points."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from mlops_course import pruning, tflite_eval
+from mlops_course.labs.edge import pruning, tflite_eval
 
 ASSIGNMENT = "m5_edge"
 
 
-# --- unit tests of mlops_course.tflite_eval ---------------------------------------------
+# --- unit tests of mlops_course.labs.edge.tflite_eval ---------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def tiny_models():
@@ -20,8 +22,9 @@ def tiny_models():
     x = rng.random((64, 8), dtype=np.float32)
     y = (x[:, 0] > 0.5).astype(int)
     tf.keras.utils.set_random_seed(0)
-    model = tf.keras.Sequential([tf.keras.Input(shape=(8,)), tf.keras.layers.Dense(16, activation="relu"),
-                                 tf.keras.layers.Dense(2)])
+    model = tf.keras.Sequential(
+        [tf.keras.Input(shape=(8,)), tf.keras.layers.Dense(16, activation="relu"), tf.keras.layers.Dense(2)]
+    )
     model.compile(optimizer="adam", loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(x, y, epochs=3, verbose=0)
 
@@ -91,11 +94,14 @@ def test_latency_and_evaluate_all(tmp_path, tiny_models):
     assert 0 < latency < 50
     table = tflite_eval.evaluate_all(paths, tiny_models["x"], tiny_models["y"], latency_samples=10)
     assert list(table.index) == ["float32", "int8"]
-    assert {"accuracy", "size_kb", "gzip_kb", "latency_ms", "size_ratio", "acc_drop_points"} <= set(table.columns)
+    assert {"accuracy", "size_kb", "gzip_kb", "latency_ms", "size_ratio", "acc_drop_points"} <= set(
+        table.columns
+    )
     assert table.loc["float32", "size_ratio"] == 1.0
 
 
-# --- unit tests of mlops_course.pruning -------------------------------------------------
+# --- unit tests of mlops_course.labs.edge.pruning -------------------------------------------------
+
 
 def test_sparsity_counts_kernels_only():
     weights = [np.array([[0.0, 1.0], [0.0, 2.0]]), np.zeros(2)]
@@ -108,7 +114,9 @@ def test_sparsity_counts_kernels_only():
 def test_keep_pruned_keeps_zeros_while_fine_tuning():
     tf = tflite_eval.import_tensorflow()
     tf.keras.utils.set_random_seed(1)
-    model = tf.keras.Sequential([tf.keras.Input(shape=(4,)), tf.keras.layers.Dense(8), tf.keras.layers.Dense(2)])
+    model = tf.keras.Sequential(
+        [tf.keras.Input(shape=(4,)), tf.keras.layers.Dense(8), tf.keras.layers.Dense(2)]
+    )
     model.compile(optimizer="sgd", loss="mse")
     weights = [w.copy() for w in model.get_weights()]
     weights[0][:, :4] = 0
@@ -122,7 +130,7 @@ def test_keep_pruned_keeps_zeros_while_fine_tuning():
 
 # --- the notebook: typical mistakes lose the right points --------------------------------
 
-INT8_WITHOUT_REPRESENTATIVE_DATA = '''
+INT8_WITHOUT_REPRESENTATIVE_DATA = """
 def representative_dataset():
     for row in x_train[:200]:
         yield [row[None, :]]
@@ -137,9 +145,9 @@ def convert(model, kind):
     # "int8": without a representative data set the converter refuses int8 input/output,
     # so the student drops those settings; the result is a dynamic range model
     return converter.convert()
-'''
+"""
 
-RESULTS_ON_TRAINING_DATA = '''
+RESULTS_ON_TRAINING_DATA = """
 rows = {}
 for kind, path in tflite_paths.items():
     rows[kind] = {
@@ -151,9 +159,9 @@ for kind, path in tflite_paths.items():
 results = pd.DataFrame(rows).T
 results["size_ratio"] = results["size_kb"] / results.loc["float32", "size_kb"]
 results["acc_drop_points"] = 100 * (results.loc["float32", "accuracy"] - results["accuracy"])
-'''
+"""
 
-PRUNE_BIASES_TOO = '''
+PRUNE_BIASES_TOO = """
 def magnitude_prune(weights, sparsity):
     pruned = []
     for w in weights:
@@ -164,19 +172,20 @@ def magnitude_prune(weights, sparsity):
             w[np.abs(w) <= threshold] = 0
         pruned.append(w)
     return pruned
-'''
+"""
 
-PICK_IGNORES_LATENCY = '''
+PICK_IGNORES_LATENCY = """
 def pick_variant(results, max_size_kb, min_accuracy, max_latency_ms):
     fits = results[(results["size_kb"] <= max_size_kb) & (results["accuracy"] >= min_accuracy)]
     if fits.empty:
         return None
     return fits.sort_values(["accuracy", "size_kb"], ascending=[False, True]).index[0]
-'''
+"""
 
 
 def _outputs_text(path) -> str:
     import nbformat
+
     nb = nbformat.read(str(path), as_version=4)
     parts = []
     for cell in nb.cells:
@@ -187,13 +196,16 @@ def _outputs_text(path) -> str:
 
 @pytest.mark.slow
 def test_typical_mistakes_lose_points(grade_variant):
-    result = grade_variant(ASSIGNMENT, {
-        "convert_models": INT8_WITHOUT_REPRESENTATIVE_DATA,
-        "results_table": RESULTS_ON_TRAINING_DATA,
-        "magnitude_prune": PRUNE_BIASES_TOO,
-        "pick_variant": PICK_IGNORES_LATENCY,
-        "answer_q_delegate": 'q_delegate = "b"',
-    })
+    result = grade_variant(
+        ASSIGNMENT,
+        {
+            "convert_models": INT8_WITHOUT_REPRESENTATIVE_DATA,
+            "results_table": RESULTS_ON_TRAINING_DATA,
+            "magnitude_prune": PRUNE_BIASES_TOO,
+            "pick_variant": PICK_IGNORES_LATENCY,
+            "answer_q_delegate": 'q_delegate = "b"',
+        },
+    )
     assert result.result.status == "graded", result.result.reason
     lost = {cell for cell, score in result.scores.items() if score < result.max_scores[cell]}
     # no representative data set: the "int8" model is not int8, and the targets do not count
@@ -205,8 +217,14 @@ def test_typical_mistakes_lose_points(grade_variant):
     assert result.scores["budget_pick"] == 0
     assert result.scores["theory_delegate"] == 0
     # ...and nothing else is lost (open questions are graded by hand)
-    assert lost - set(result.manual) == {"int8_full_integer", "edge_targets", "results_measured",
-                                         "pruning_works", "budget_pick", "theory_delegate"}
+    assert lost - set(result.manual) == {
+        "int8_full_integer",
+        "edge_targets",
+        "results_measured",
+        "pruning_works",
+        "budget_pick",
+        "theory_delegate",
+    }
     text = _outputs_text(result.executed)
     assert "inference_input_type" in text  # the hint of the int8 test
     assert "never on the data the model was trained on" in text
@@ -217,7 +235,10 @@ def test_typical_mistakes_lose_points(grade_variant):
 def test_int8_run_without_input_quantisation_loses_points(grade_variant):
     """run_tflite that casts floats to int8 instead of quantising: the int8 predictions
     are garbage; the float32 part still passes, the hidden int8 check fails."""
-    result = grade_variant(ASSIGNMENT, {"run_tflite": '''
+    result = grade_variant(
+        ASSIGNMENT,
+        {
+            "run_tflite": """
 def run_tflite(path, x):
     interpreter = Interpreter(model_path=str(path))
     interpreter.allocate_tensors()
@@ -229,14 +250,16 @@ def run_tflite(path, x):
         interpreter.invoke()
         predictions.append(int(np.argmax(interpreter.get_tensor(out["index"])[0])))
     return np.array(predictions)
-'''})
+"""
+        },
+    )
     assert result.scores["run_tflite_predicts"] == 0
     assert result.scores["results_measured"] == 0  # its int8 accuracy is not the real one
     assert result.scores["tflite_variants"] == result.max_scores["tflite_variants"]
     assert result.scores["int8_full_integer"] == result.max_scores["int8_full_integer"]
 
 
-INT8_IO_WITHOUT_REPRESENTATIVE_DATA = '''
+INT8_IO_WITHOUT_REPRESENTATIVE_DATA = """
 def representative_dataset():
     for row in x_train[:200]:
         yield [row[None, :]]
@@ -253,7 +276,7 @@ def convert(model, kind):
         converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
     return converter.convert()
-'''
+"""
 
 
 @pytest.mark.slow

@@ -1,5 +1,6 @@
 """m6_tuning: the tuning helpers (curves, compute, worker processes on a shared SQLite
 study) and typical mistakes losing the right points."""
+
 from __future__ import annotations
 
 import math
@@ -7,7 +8,7 @@ import math
 import optuna
 import pytest
 
-from mlops_course import tuning
+from mlops_course.labs.tuning import studies as tuning
 
 ASSIGNMENT = "m6_tuning"
 tuning.quiet_optuna()
@@ -65,8 +66,8 @@ def test_trials_by_worker_and_sqlite_url(tmp_path):
 def _objective(trial):
     x = trial.suggest_float("x", -5, 5)
     for step in range(3):
-        trial.report(-(x - 1) ** 2, step)
-    return -(x - 1) ** 2
+        trial.report(-((x - 1) ** 2), step)
+    return -((x - 1) ** 2)
 
 
 def test_workers_share_a_stored_study(tmp_path):
@@ -93,6 +94,7 @@ def test_worker_cannot_resume_a_study_that_was_never_stored(tmp_path):
 
 def test_unpicklable_objective_is_explained(tmp_path):
     import threading
+
     lock = threading.Lock()
 
     def objective(trial):
@@ -105,7 +107,7 @@ def test_unpicklable_objective_is_explained(tmp_path):
 
 # --- the notebook: typical mistakes lose the right points --------------------------------
 
-OBJECTIVE_ON_TEST_SET_WITHOUT_REPORTS = '''
+OBJECTIVE_ON_TEST_SET_WITHOUT_REPORTS = """
 def objective(trial):
     # two typical mistakes at once: it scores on the test set, and it never reports
     alpha = trial.suggest_float("alpha", 1e-7, 1.0, log=True)
@@ -114,30 +116,37 @@ def objective(trial):
     for step in range(EPOCHS):
         model.partial_fit(x_train, y_train, classes=CLASSES)
     return float(model.score(x_test, y_test))
-'''
+"""
 
-STUDY_IN_MEMORY = '''
+STUDY_IN_MEMORY = """
 def make_study(storage_url, study_name):
     # forgets the storage: the study lives and dies with this process
     return optuna.create_study(study_name=study_name, direction="maximize",
                                sampler=optuna.samplers.TPESampler(seed=SEED))
-'''
+"""
 
 
 def _outputs_text(path) -> str:
     import nbformat
+
     nb = nbformat.read(str(path), as_version=4)
-    return "\n".join(out.get("text", "") + out.get("evalue", "") + "".join(out.get("traceback", []))
-                     for cell in nb.cells for out in cell.get("outputs", []))
+    return "\n".join(
+        out.get("text", "") + out.get("evalue", "") + "".join(out.get("traceback", []))
+        for cell in nb.cells
+        for out in cell.get("outputs", [])
+    )
 
 
 @pytest.mark.slow
 def test_typical_mistakes_lose_points(grade_variant):
-    result = grade_variant(ASSIGNMENT, {
-        "objective": OBJECTIVE_ON_TEST_SET_WITHOUT_REPORTS,
-        "make_study": STUDY_IN_MEMORY,
-        "answer_q_test_set": 'q_test_set = "a"',
-    })
+    result = grade_variant(
+        ASSIGNMENT,
+        {
+            "objective": OBJECTIVE_ON_TEST_SET_WITHOUT_REPORTS,
+            "make_study": STUDY_IN_MEMORY,
+            "answer_q_test_set": 'q_test_set = "a"',
+        },
+    )
     assert result.result.status == "graded", result.result.reason
     lost = {cell for cell, score in result.scores.items() if score < result.max_scores[cell]}
     # tuning on the test set, and no intermediate values
@@ -151,21 +160,26 @@ def test_typical_mistakes_lose_points(grade_variant):
     # the comparison of samplers and the final test still work with this objective
     assert result.scores["searches_compared"] == result.max_scores["searches_compared"]
     assert result.scores["tuned_vs_baseline"] == result.max_scores["tuned_vs_baseline"]
-    assert lost - set(result.manual) == {"objective_cv", "pruning_saves", "study_resumable",
-                                         "workers_share_study", "theory_test_set"}
+    assert lost - set(result.manual) == {
+        "objective_cv",
+        "pruning_saves",
+        "study_resumable",
+        "workers_share_study",
+        "theory_test_set",
+    }
     text = _outputs_text(result.executed)
     assert "call trial.report(score, step) after every epoch" in text
     assert "the second process could not resume the study" in text
 
 
-STUDY_WITHOUT_LOAD_IF_EXISTS = '''
+STUDY_WITHOUT_LOAD_IF_EXISTS = """
 def make_study(storage_url, study_name):
     # stored, but a second call with the same name fails (DuplicatedStudyError)
     return optuna.create_study(study_name=study_name, storage=tuning.storage(storage_url),
                                direction="maximize", sampler=optuna.samplers.TPESampler(seed=SEED))
-'''
+"""
 
-SEARCHES_WITH_DEFAULT_PRUNER = '''
+SEARCHES_WITH_DEFAULT_PRUNER = """
 samplers = {
     "grid": optuna.samplers.GridSampler(GRID, seed=SEED),
     "random": optuna.samplers.RandomSampler(seed=SEED),
@@ -176,9 +190,9 @@ for name, sampler in samplers.items():
     # Optuna's default MedianPruner stops trials: the budgets are no longer equal
     studies[name] = optuna.create_study(study_name=name, direction="maximize", sampler=sampler)
     studies[name].optimize(objective, n_trials=N_TRIALS)
-'''
+"""
 
-FINAL_SCORES_ON_TRAINING_DATA = '''
+FINAL_SCORES_ON_TRAINING_DATA = """
 def fit_on_training_data(model):
     for _ in range(EPOCHS):
         model.partial_fit(x_train, y_train, classes=CLASSES)
@@ -189,21 +203,24 @@ baseline_model = fit_on_training_data(make_model(alpha=1e-4, eta0=0.01))
 tuned_model = fit_on_training_data(make_model(**pruned_study.best_params))
 final_scores = {"baseline": float(baseline_model.score(x_train, y_train)),
                 "tuned": float(tuned_model.score(x_train, y_train))}
-'''
+"""
 
 
 @pytest.mark.slow
 def test_more_mistakes_lose_points(grade_variant):
-    result = grade_variant(ASSIGNMENT, {
-        "make_study": STUDY_WITHOUT_LOAD_IF_EXISTS,
-        "run_searches": SEARCHES_WITH_DEFAULT_PRUNER,
-        "final_scores": FINAL_SCORES_ON_TRAINING_DATA,
-    })
+    result = grade_variant(
+        ASSIGNMENT,
+        {
+            "make_study": STUDY_WITHOUT_LOAD_IF_EXISTS,
+            "run_searches": SEARCHES_WITH_DEFAULT_PRUNER,
+            "final_scores": FINAL_SCORES_ON_TRAINING_DATA,
+        },
+    )
     assert result.result.status == "graded", result.result.reason
     lost = {cell for cell, score in result.scores.items() if score < result.max_scores[cell]}
-    assert result.scores["study_resumable"] == 0        # make_study cannot be called again
-    assert result.scores["searches_compared"] == 0      # pruned trials: unequal budgets
-    assert result.scores["tuned_vs_baseline"] == 0      # scored on the training data
+    assert result.scores["study_resumable"] == 0  # make_study cannot be called again
+    assert result.scores["searches_compared"] == 0  # pruned trials: unequal budgets
+    assert result.scores["tuned_vs_baseline"] == 0  # scored on the training data
     assert lost - set(result.manual) == {"study_resumable", "searches_compared", "tuned_vs_baseline"}
     text = _outputs_text(result.executed)
     assert "load_if_exists=True" in text

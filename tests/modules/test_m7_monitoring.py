@@ -3,6 +3,7 @@ server, the drift stream, and typical mistakes losing the right points.
 
 Tests that need prometheus/promtool skip on a machine without them, except in CI
 (CI=true), where they fail: .ci/run installs Debian's `prometheus`."""
+
 from __future__ import annotations
 
 import time
@@ -15,9 +16,9 @@ import yaml
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.parser import text_string_to_metric_families
 
-from mlops_course import drift, model_server
-from mlops_course import prometheus_local as pl
-from mlops_course.runtime import in_ci
+from mlops_course.infra.resources import in_ci
+from mlops_course.labs.monitoring import drift, model_server
+from mlops_course.labs.monitoring import prometheus as pl
 
 ASSIGNMENT = "m7_monitoring"
 SOURCE = Path(__file__).resolve().parents[2] / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
@@ -60,6 +61,7 @@ tests:
 
 
 # ------------------------------------------------------------------ promtool
+
 
 def test_status_names_the_version(tools):
     assert tools.version and tools.version.startswith("2.")
@@ -112,11 +114,15 @@ def test_check_metrics_lints_an_exposition(tools):
     registry = CollectorRegistry()
     Counter("jobs_total", "Jobs done", registry=registry).inc()
     from prometheus_client import generate_latest
+
     assert pl.check_metrics(generate_latest(registry).decode()).ok
-    assert not pl.check_metrics("# HELP x_seconds_total t\n# TYPE x_seconds_total gauge\nx_seconds_total 1\n").ok
+    assert not pl.check_metrics(
+        "# HELP x_seconds_total t\n# TYPE x_seconds_total gauge\nx_seconds_total 1\n"
+    ).ok
 
 
 # ------------------------------------------------------------------ model server
+
 
 def instrumented():
     registry = CollectorRegistry()
@@ -128,12 +134,16 @@ def instrumented():
         with latency.time(), in_flight.track_inprogress():
             if payload == "boom":
                 raise RuntimeError("a bug")
-            if not isinstance(payload, dict) or not isinstance(payload.get("features"), list) \
-                    or len(payload["features"]) != 3:
+            if (
+                not isinstance(payload, dict)
+                or not isinstance(payload.get("features"), list)
+                or len(payload["features"]) != 3
+            ):
                 requests.labels("400").inc()
                 return 400, {"error": "bad input"}
             requests.labels("200").inc()
             return 200, {"prediction": sum(payload["features"])}
+
     return registry, handle
 
 
@@ -142,7 +152,10 @@ def test_model_server_routes_and_errors():
     with model_server.ModelServer(handle, registry) as server:
         assert server.url.startswith("http://127.0.0.1:") and server.port > 0
         assert model_server.request(f"{server.url}/health") == (200, {"status": "ok"})
-        assert model_server.request(f"{server.url}/predict", {"features": [1, 2, 3]}) == (200, {"prediction": 6})
+        assert model_server.request(f"{server.url}/predict", {"features": [1, 2, 3]}) == (
+            200,
+            {"prediction": 6},
+        )
         assert model_server.request(f"{server.url}/predict", {"x": 1})[0] == 400
         status, body = model_server.request(f"{server.url}/predict", "boom")
         assert status == 500 and "RuntimeError" in body["error"] and server.errors == ["RuntimeError: a bug"]
@@ -151,6 +164,7 @@ def test_model_server_routes_and_errors():
         assert families["app_requests"].type == "counter" and families["app_in_flight"].type == "gauge"
         port = server.port
     import socket
+
     with socket.socket() as sock:
         assert sock.connect_ex(("127.0.0.1", port)) != 0, "the server is stopped"
 
@@ -177,10 +191,13 @@ def test_traffic_thread_keeps_its_rate():
 
 # ------------------------------------------------------------------ a real Prometheus
 
+
 def test_prometheus_scrapes_and_answers_promql(tools):
     registry, handle = instrumented()
-    with model_server.ModelServer(handle, registry) as server, \
-            pl.PrometheusServer(pl.scrape_config(server.target)) as prometheus:
+    with (
+        model_server.ModelServer(handle, registry) as server,
+        pl.PrometheusServer(pl.scrape_config(server.target)) as prometheus,
+    ):
         workdir = prometheus.workdir
         assert prometheus.running and prometheus.url.startswith("http://127.0.0.1:")
         traffic = model_server.TrafficThread(server.url, [[1, 2, 3]], rate=20, bad_fraction=0.2, seed=0)
@@ -194,7 +211,9 @@ def test_prometheus_scrapes_and_answers_promql(tools):
         at = time.time()
         rate = prometheus.query_value("sum(rate(app_requests_total[3s]))", at=at)
         assert rate is not None and 5 < rate < 40
-        p95 = prometheus.query_value("histogram_quantile(0.95, sum by (le) (rate(app_latency_seconds_bucket[3s])))", at=at)
+        p95 = prometheus.query_value(
+            "histogram_quantile(0.95, sum by (le) (rate(app_latency_seconds_bucket[3s])))", at=at
+        )
         assert p95 is not None and 0 < p95 <= 0.005
         assert prometheus.query_value("vector(2) * 3") == 6
         assert prometheus.query_value('app_requests_total{status="418"}') is None
@@ -224,9 +243,12 @@ def test_wait_for_targets_times_out_with_a_hint(tools):
 
 # ------------------------------------------------------------------ drift stream
 
+
 def test_simulated_stream_is_seeded_and_drifts_late():
     a, b = drift.simulate_stream(7), drift.simulate_stream(7)
-    assert np.array_equal(a.reference, b.reference) and all(np.array_equal(x, y) for x, y in zip(a.windows, b.windows))
+    assert np.array_equal(a.reference, b.reference) and all(
+        np.array_equal(x, y) for x, y in zip(a.windows, b.windows)
+    )
     assert a.drifted == [False] * 8 + [True] * 4 and len(a.windows) == 12 and len(a.windows[0]) == 400
     clean, drifted = np.mean([w.mean() for w in a.windows[:8]]), np.mean([w.mean() for w in a.windows[8:]])
     assert drifted > 1.3 * clean
@@ -235,12 +257,14 @@ def test_simulated_stream_is_seeded_and_drifts_late():
 
 def test_plot_drift_draws_without_a_display():
     import matplotlib
+
     matplotlib.use("Agg")
     ax = drift.plot_drift([0.01, 0.5], [False, True], 0.2, truth=[False, True])
     assert len(ax.patches) >= 2
 
 
 # ------------------------------------------------------------------ the notebook
+
 
 def answer_source(grade_id: str) -> str:
     nb = nbformat.read(str(SOURCE), as_version=4)
@@ -267,17 +291,33 @@ def test_the_notebook_declares_prometheus():
 def test_typical_monitoring_mistakes_lose_the_right_points(tools, grade_variant):
     """A counter used for a gauge; an alert without for:; a drift threshold that flags
     clean data; a rate query that is not aggregated; 4xx counted as errors."""
-    result = grade_variant(ASSIGNMENT, {
-        "instrumentation": edit("instrumentation",
-                                ('IN_FLIGHT = Gauge("model_requests_in_flight"', 'IN_FLIGHT = Counter("model_requests_in_flight"'),
-                                ("        IN_FLIGHT.dec()\n", "")),
-        "alert_rules": edit("alert_rules", ("        for: 2m\n", "")),
-        "drift_detection": edit("drift_detection", ("PSI_THRESHOLD = 0.2", "PSI_THRESHOLD = 0.01"),
-                                ("KS_ALPHA = 0.01", "KS_ALPHA = 0.5")),
-        "promql": edit("promql", ("q_request_rate = 'sum(rate(model_requests_total{endpoint=\"/predict\"}[10s]))'",
-                                  "q_request_rate = 'rate(model_requests_total[10s])'")),
-        "json_logs": edit("json_logs", ('e["status"] >= 500', 'e["status"] >= 400')),
-    })
+    result = grade_variant(
+        ASSIGNMENT,
+        {
+            "instrumentation": edit(
+                "instrumentation",
+                (
+                    'IN_FLIGHT = Gauge("model_requests_in_flight"',
+                    'IN_FLIGHT = Counter("model_requests_in_flight"',
+                ),
+                ("        IN_FLIGHT.dec()\n", ""),
+            ),
+            "alert_rules": edit("alert_rules", ("        for: 2m\n", "")),
+            "drift_detection": edit(
+                "drift_detection",
+                ("PSI_THRESHOLD = 0.2", "PSI_THRESHOLD = 0.01"),
+                ("KS_ALPHA = 0.01", "KS_ALPHA = 0.5"),
+            ),
+            "promql": edit(
+                "promql",
+                (
+                    "q_request_rate = 'sum(rate(model_requests_total{endpoint=\"/predict\"}[10s]))'",
+                    "q_request_rate = 'rate(model_requests_total[10s])'",
+                ),
+            ),
+            "json_logs": edit("json_logs", ('e["status"] >= 500', 'e["status"] >= 400')),
+        },
+    )
     s, m = result.scores, result.max_scores
     assert s["metrics_types"] == 0, "an in-flight Counter must lose the metric-type points"
     assert s["metrics_values"] == m["metrics_values"], "the request counts are still right"
@@ -285,7 +325,9 @@ def test_typical_monitoring_mistakes_lose_the_right_points(tools, grade_variant)
     assert s["alert_rules_valid"] == m["alert_rules_valid"], "the rule file is still valid"
     assert s["drift_flags_test"] == 0, "thresholds that flag clean windows must lose the flag points"
     assert s["drift_psi"] == m["drift_psi"], "psi() itself is still right"
-    assert s["promql_queries"] == 0, "a rate query returning one series per status must lose the PromQL points"
+    assert s["promql_queries"] == 0, (
+        "a rate query returning one series per status must lose the PromQL points"
+    )
     assert s["json_logs_summary"] == 0 and s["json_logs_format"] == m["json_logs_format"]
     for cell in ("prometheus_config_valid", "q_for", "q_golden_signals"):
         assert s[cell] == m[cell], f"{cell} should keep its points"

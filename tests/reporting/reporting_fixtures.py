@@ -6,9 +6,10 @@
     mB: theory week 2 (2026-09-28), demo deadline 2026-10-19 23:59:59 CEST (= 21:59:59Z)
         b1 5 pt LG2 | b2 5 pt LG1 | b_open 2 pt reporting (manual)
 """
+
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from mlops_course.reporting.demo import Cell, add_module, add_student, submit, write_course_skeleton
@@ -19,12 +20,16 @@ from mlops_course.reporting.store import ensure_tables, open_gradebook
 BXL = ZoneInfo("Europe/Brussels")
 START = date(2026, 9, 21)
 MODULES = {
-    "mA": [Cell("a1", 4, "LG5"), Cell("a2", 4, "LG5", "docker-image"), Cell("a3", 2, "LG1"),
-           Cell("a_open", 2, "LG1", "reporting", manual=True)],
+    "mA": [
+        Cell("a1", 4, "LG5"),
+        Cell("a2", 4, "LG5", "docker-image"),
+        Cell("a3", 2, "LG1"),
+        Cell("a_open", 2, "LG1", "reporting", manual=True),
+    ],
     "mB": [Cell("b1", 5, "LG2"), Cell("b2", 5, "LG1"), Cell("b_open", 2, "LG2", "reporting", manual=True)],
 }
 FULL = {"mA": {"a1": 4, "a2": 4, "a3": 2, "a_open": 2}, "mB": {"b1": 5, "b2": 5, "b_open": 2}}
-AFTER_ALL_DEADLINES = datetime(2026, 12, 1, tzinfo=timezone.utc)
+AFTER_ALL_DEADLINES = datetime(2026, 12, 1, tzinfo=UTC)
 
 
 def rubric_with_weeks():
@@ -44,28 +49,54 @@ def local(*args):
 # who -> (tiao, {module: (local submission time, scores, pending manual cells)})
 CLASS = {
     # everything full, on time, two different weeks -> pass, expert everywhere
-    "alice": (False, {"mA": (local(2026, 9, 24, 10), FULL["mA"], ()),
-                      "mB": (local(2026, 10, 1, 10), FULL["mB"], ())}),
+    "alice": (
+        False,
+        {"mA": (local(2026, 9, 24, 10), FULL["mA"], ()), "mB": (local(2026, 10, 1, 10), FULL["mB"], ())},
+    ),
     # mA: docker-image 0/4 -> mA not proficient -> fail; resit mA
-    "bob": (False, {"mA": (local(2026, 9, 24, 11), {**FULL["mA"], "a2": 0}, ()),
-                    "mB": (local(2026, 10, 1, 11), FULL["mB"], ())}),
+    "bob": (
+        False,
+        {
+            "mA": (local(2026, 9, 24, 11), {**FULL["mA"], "a2": 0}, ()),
+            "mB": (local(2026, 10, 1, 11), FULL["mB"], ()),
+        },
+    ),
     # mB one second after its deadline -> late (= absent) -> fail
-    "carol": (False, {"mA": (local(2026, 9, 24, 12), FULL["mA"], ()),
-                      "mB": (local(2026, 10, 20, 0, 0, 0), FULL["mB"], ())}),
+    "carol": (
+        False,
+        {
+            "mA": (local(2026, 9, 24, 12), FULL["mA"], ()),
+            "mB": (local(2026, 10, 20, 0, 0, 0), FULL["mB"], ()),
+        },
+    ),
     # mB never delivered -> absent -> fail
     "dave": (False, {"mA": (local(2026, 9, 24, 13), FULL["mA"], ())}),
     # TIAO: mB three months late is fine -> pass
-    "erin": (True, {"mA": (local(2026, 9, 24, 14), FULL["mA"], ()),
-                    "mB": (local(2027, 1, 15, 14), FULL["mB"], ())}),
+    "erin": (
+        True,
+        {"mA": (local(2026, 9, 24, 14), FULL["mA"], ()), "mB": (local(2027, 1, 15, 14), FULL["mB"], ())},
+    ),
     # both labs in the same week (Mon 5 Oct and Sun 11 Oct) -> the second is not counted -> fail
-    "frank": (False, {"mA": (local(2026, 10, 5, 9), FULL["mA"], ()),
-                      "mB": (local(2026, 10, 11, 23, 30), FULL["mB"], ())}),
+    "frank": (
+        False,
+        {"mA": (local(2026, 10, 5, 9), FULL["mA"], ()), "mB": (local(2026, 10, 11, 23, 30), FULL["mB"], ())},
+    ),
     # technical just proficient (0.5-0.6), reporting 0 -> grade 11 - 2 = 9 -> fail on the grade
-    "gina": (False, {"mA": (local(2026, 9, 24, 15), {"a1": 2, "a2": 2, "a3": 1, "a_open": 0}, ()),
-                     "mB": (local(2026, 10, 1, 15), {"b1": 3, "b2": 3, "b_open": 0}, ())}),
+    "gina": (
+        False,
+        {
+            "mA": (local(2026, 9, 24, 15), {"a1": 2, "a2": 2, "a3": 1, "a_open": 0}, ()),
+            "mB": (local(2026, 10, 1, 15), {"b1": 3, "b2": 3, "b_open": 0}, ()),
+        },
+    ),
     # all full but the open answers are not graded yet -> pending
-    "ivan": (False, {"mA": (local(2026, 9, 24, 16), FULL["mA"], ("a_open",)),
-                     "mB": (local(2026, 10, 1, 16), FULL["mB"], ())}),
+    "ivan": (
+        False,
+        {
+            "mA": (local(2026, 9, 24, 16), FULL["mA"], ("a_open",)),
+            "mB": (local(2026, 10, 1, 16), FULL["mB"], ()),
+        },
+    ),
 }
 
 

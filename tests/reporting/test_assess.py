@@ -1,7 +1,8 @@
 """The study guide's rules on a small gradebook with known answers."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from reporting_fixtures import AFTER_ALL_DEADLINES, FULL, build_known_class, local, rubric_with_weeks
@@ -20,6 +21,7 @@ def _own_gradebook(monkeypatch):
 @pytest.fixture(scope="module")
 def known(tmp_path_factory):
     import os
+
     os.environ.pop("MLOPS_COURSE_DB_URL", None)
     return build_known_class(tmp_path_factory.mktemp("known"))
 
@@ -31,14 +33,22 @@ def result(known):
 
 def test_verdicts_follow_the_study_guide(result):
     verdicts = {s: r.result for s, r in result.students.items()}
-    assert verdicts == {"alice": "pass", "bob": "fail", "carol": "fail", "dave": "fail", "erin": "pass",
-                        "frank": "fail", "gina": "fail", "ivan": "pending"}
+    assert verdicts == {
+        "alice": "pass",
+        "bob": "fail",
+        "carol": "fail",
+        "dave": "fail",
+        "erin": "pass",
+        "frank": "fail",
+        "gina": "fail",
+        "ivan": "pending",
+    }
 
 
 def test_full_marks_on_time_is_expert_everywhere(result):
     alice = result.students["alice"]
     assert set(alice.course_levels.values()) == {"expert"}
-    assert alice.grade == 19.0            # technical expert 17 + reporting expert 2
+    assert alice.grade == 19.0  # technical expert 17 + reporting expert 2
     assert [r.status for r in alice.modules.values()] == ["on_time", "on_time"]
 
 
@@ -47,8 +57,8 @@ def test_one_technical_criterion_below_proficient_fails_the_module(result):
     mA = bob.modules["mA"]
     assert mA.counted and not mA.proficient
     assert mA.levels["docker-image"] == "not_yet_proficient"
-    assert mA.levels["LG5"] == "proficient"             # 4/8 = 0.5
-    assert mA.levels["reporting"] == "expert"           # reporting cannot rescue it
+    assert mA.levels["LG5"] == "proficient"  # 4/8 = 0.5
+    assert mA.levels["reporting"] == "expert"  # reporting cannot rescue it
     assert bob.failing_modules == ["mA"] and not bob.technical_ok
     assert bob.course_levels["docker-image"] == "not_yet_proficient"
     assert bob.grade <= 9
@@ -58,7 +68,7 @@ def test_a_lab_after_the_deadline_is_late_and_counts_as_absent(result):
     carol = result.students["carol"].modules["mB"]
     assert carol.status == "late" and not carol.counted
     assert set(lv for lv in carol.levels.values() if lv) == {"not_yet_proficient"}
-    assert carol.score == 12                            # the score is still shown
+    assert carol.score == 12  # the score is still shown
 
 
 def test_no_delivery_after_the_deadline_is_absent(result):
@@ -93,7 +103,11 @@ def test_reporting_moves_the_grade_below_the_pass_mark(result):
     gina = result.students["gina"]
     assert gina.technical_ok
     assert {c: lv for c, lv in gina.course_levels.items() if c != "reporting"} == {
-        "LG1": "proficient", "LG2": "proficient", "LG5": "proficient", "docker-image": "proficient"}
+        "LG1": "proficient",
+        "LG2": "proficient",
+        "LG5": "proficient",
+        "docker-image": "proficient",
+    }
     assert gina.course_levels["reporting"] == "not_yet_proficient"
     assert gina.grade == 9.0 and gina.result == "fail"
 
@@ -115,12 +129,26 @@ def test_before_the_deadline_a_missing_lab_is_open(known):
 
 def test_grading_error_in_the_ledger_is_reported(tmp_path, monkeypatch):
     import json
+
     course = build_known_class(tmp_path / "c")
     path = course.result_file("mB", "alice")
     path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({"student": "alice", "assignment": "mB", "status": "error",
-                                "reason": "kernel died", "score": 0, "max_score": 12, "seed": 1,
-                                "cells": {}, "submitted_at": None, "graded_at": "2026-10-02T10:00:00+00:00"}))
+    path.write_text(
+        json.dumps(
+            {
+                "student": "alice",
+                "assignment": "mB",
+                "status": "error",
+                "reason": "kernel died",
+                "score": 0,
+                "max_score": 12,
+                "seed": 1,
+                "cells": {},
+                "submitted_at": None,
+                "graded_at": "2026-10-02T10:00:00+00:00",
+            }
+        )
+    )
     alice = load_class(course, rubric_with_weeks(), as_of=AFTER_ALL_DEADLINES).students["alice"]
     assert alice.modules["mB"].status == "grading_error" and "kernel died" in alice.modules["mB"].reason
     assert alice.result == "fail"
@@ -129,20 +157,35 @@ def test_grading_error_in_the_ledger_is_reported(tmp_path, monkeypatch):
 def test_levels_from_shares():
     rubric = rubric_with_weeks()
     assert [rubric.level_for("LG1", s) for s in (0.0, 0.49, 0.5, 0.69, 0.7, 0.849, 0.85, 1.0)] == [
-        "not_yet_proficient", "not_yet_proficient", "proficient", "proficient", "advanced", "advanced",
-        "expert", "expert"]
+        "not_yet_proficient",
+        "not_yet_proficient",
+        "proficient",
+        "proficient",
+        "advanced",
+        "advanced",
+        "expert",
+        "expert",
+    ]
     assert rubric.level_for("LG1", None) is None
 
 
 def test_evaluate_on_plain_data_without_a_gradebook():
     rubric = rubric_with_weeks()
     from mlops_course.reporting.rubric import CellGoal
+
     goals = {"mA": {"t": CellGoal("t", "LG4", max_score=2)}}
-    deadline = datetime(2026, 10, 12, 21, 59, 59, tzinfo=timezone.utc)
+    deadline = datetime(2026, 10, 12, 21, 59, 59, tzinfo=UTC)
     attempts = [assess.Attempt("x", "mA", deadline, {"t": assess.CellScore("t", 2, 2)})]
-    r = assess.evaluate([assess.StudentInfo("x")], ["mA"], attempts, goals, rubric, {"mA": deadline},
-                        as_of=AFTER_ALL_DEADLINES)
-    assert r.students["x"].result == "pass"   # exactly at the deadline is on time
+    r = assess.evaluate(
+        [assess.StudentInfo("x")],
+        ["mA"],
+        attempts,
+        goals,
+        rubric,
+        {"mA": deadline},
+        as_of=AFTER_ALL_DEADLINES,
+    )
+    assert r.students["x"].result == "pass"  # exactly at the deadline is on time
 
 
 def test_resit_lists_failing_modules_and_shows_beside_first_attempt(tmp_path):
@@ -153,7 +196,8 @@ def test_resit_lists_failing_modules_and_shows_beside_first_attempt(tmp_path):
     rubric = rubric_with_weeks()
     assert plan_resit(course, "alice", AFTER_ALL_DEADLINES, rubric) == []
     assert plan_resit(course, "dave", AFTER_ALL_DEADLINES, rubric) == [
-        ("mB", "absent: not delivered before the deadline")]
+        ("mB", "absent: not delivered before the deadline")
+    ]
     out = prepare_resit(course, "bob", as_of=AFTER_ALL_DEADLINES, deadline=local(2027, 1, 29, 23, 59, 59))
     assert out["modules"] == [("mA", "not yet proficient on docker-image")]
     assert out["sheet"].is_file() and "mA" in out["sheet"].read_text()

@@ -1,4 +1,5 @@
 """The reporting subcommands plug into the `mlops-course` parser."""
+
 from __future__ import annotations
 
 from pathlib import Path

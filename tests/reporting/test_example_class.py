@@ -1,9 +1,10 @@
 """The report on the bundled example class (examples/submitted), graded for real with
 the course's grading pipeline in a throwaway copy of the course."""
+
 from __future__ import annotations
 
 import shutil
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,7 @@ def judge(course, start=date(2026, 9, 7)):
     with open_gradebook(course, create=True) as gb:
         # m0_setup: theory Mon 7 Sep 2026, demo deadline Mon 28 Sep 23:59:59 CEST (21:59:59Z)
         apply_due_dates(gb, build_schedule(start, load_rubric(), modules=[MODULE]))
-    return load_class(course, as_of=datetime(2026, 12, 1, tzinfo=timezone.utc), modules=[MODULE])
+    return load_class(course, as_of=datetime(2026, 12, 1, tzinfo=UTC), modules=[MODULE])
 
 
 @pytest.mark.slow
@@ -57,9 +58,11 @@ def test_example_class_follows_the_study_guide(graded_example_class, tmp_path):
     from mlops_course.reporting import report
 
     result = judge(graded_example_class)
-    ledger = {p.stem: json.loads(p.read_text())
-              for p in (graded_example_class.grading / "results" / MODULE).glob("*.json")}
-    assert set(result.students) == set(ledger)        # also the ones the grader could not score
+    ledger = {
+        p.stem: json.loads(p.read_text())
+        for p in (graded_example_class.grading / "results" / MODULE).glob("*.json")
+    }
+    assert set(result.students) == set(ledger)  # also the ones the grader could not score
     for student, record in ledger.items():
         row = result.students[student].modules[MODULE]
         if record["status"] == "error":
@@ -93,6 +96,6 @@ def test_example_class_tiao_and_resit(graded_example_class):
     roster.write_text(f"student_id,name,email,tiao\n{student},Self Study,{student}@example.org,yes\n")
     import_roster(graded_example_class, roster)
     after = judge(graded_example_class).students[student]
-    assert after.student.tiao and after.modules[MODULE].status == "tiao"   # no deadline for TIAO
-    plan = dict(plan_resit(graded_example_class, student, datetime(2026, 12, 1, tzinfo=timezone.utc)))
+    assert after.student.tiao and after.modules[MODULE].status == "tiao"  # no deadline for TIAO
+    plan = dict(plan_resit(graded_example_class, student, datetime(2026, 12, 1, tzinfo=UTC)))
     assert (MODULE in plan) == (not after.modules[MODULE].proficient)

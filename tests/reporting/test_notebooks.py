@@ -1,5 +1,6 @@
 """The lecturer dashboard and my_progress notebooks run headless without errors
 (on the course's own gradebook, or the demo class when there is none)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,8 +18,9 @@ def run(name, **parameters):
     for cell in nb.cells:
         if "parameters" in cell.metadata.get("tags", []):
             cell.source += "\n" + "\n".join(f"{k} = {v!r}" for k, v in parameters.items())
-    NotebookClient(nb, timeout=180, kernel_name="python3",
-                   resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    NotebookClient(
+        nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+    ).execute()
     return nb
 
 

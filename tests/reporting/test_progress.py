@@ -1,4 +1,5 @@
 """Self-study progress from the student's own notebooks (no gradebook)."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,7 +9,7 @@ import nbformat
 import pytest
 
 from mlops_course import authoring
-from mlops_course.reporting import progress
+from mlops_course.student import progress
 
 
 def student_notebook(folder, module, *, answered=(), passed=(), failed=(), open_answered=False):
@@ -18,10 +19,23 @@ def student_notebook(folder, module, *, answered=(), passed=(), failed=(), open_
     for name in ("a", "b"):
         body = "x = 1" if name in answered else "# YOUR CODE HERE\nraise NotImplementedError()"
         cells.append(authoring.answer(f"ans_{name}", body))
-        cells.append(authoring.test(f"t{name}", f'"""Answer {name} is right."""\nassert x == 1, "hint {name}"',
-                                    points=2, goal="LG5"))
-    cells.append(authoring.open_question("open_q", "My answer." if open_answered else "YOUR ANSWER HERE",
-                                         points=1, goal="LG1", criterion="reporting"))
+        cells.append(
+            authoring.test(
+                f"t{name}",
+                f'"""Answer {name} is right."""\nassert x == 1, "hint {name}"',
+                points=2,
+                goal="LG5",
+            )
+        )
+    cells.append(
+        authoring.open_question(
+            "open_q",
+            "My answer." if open_answered else "YOUR ANSWER HERE",
+            points=1,
+            goal="LG1",
+            criterion="reporting",
+        )
+    )
     nb = authoring.notebook(cells)
     path = authoring.write(nb, folder / module / f"{module}.ipynb")
     nb = nbformat.read(str(path), as_version=4)
@@ -32,8 +46,11 @@ def student_notebook(folder, module, *, answered=(), passed=(), failed=(), open_
         if grade_id in passed or grade_id in failed:
             cell.execution_count = 1
         if grade_id in failed:
-            cell.outputs = [nbformat.v4.new_output("error", ename="AssertionError",
-                                                   evalue=f"hint {grade_id[1]}", traceback=[])]
+            cell.outputs = [
+                nbformat.v4.new_output(
+                    "error", ename="AssertionError", evalue=f"hint {grade_id[1]}", traceback=[]
+                )
+            ]
     nbformat.write(nb, str(path))
     return path
 
@@ -41,7 +58,7 @@ def student_notebook(folder, module, *, answered=(), passed=(), failed=(), open_
 def test_states_and_what_is_left(tmp_path):
     student_notebook(tmp_path, "m0_setup", answered=("a", "b"), passed=("ta", "tb"), open_answered=True)
     student_notebook(tmp_path, "m1_docker", answered=("a",), passed=("ta",), failed=("tb",))
-    student_notebook(tmp_path / "mlops-course", "m2_cicd")          # nbgrader's fetch layout
+    student_notebook(tmp_path / "mlops-course", "m2_cicd")  # nbgrader's fetch layout
     found = {p.module: p for p in progress.collect(tmp_path)}
     assert found["m0_setup"].state == progress.READY
     assert found["m0_setup"].points == (4.0, 4.0) and found["m0_setup"].source == "last run"
@@ -62,16 +79,18 @@ def test_states_and_what_is_left(tmp_path):
 
 
 def test_run_uses_the_self_check(tmp_path):
-    from mlops_course.selfcheck import CheckResult
+    from mlops_course.student.check import CheckResult
 
     path = student_notebook(tmp_path, "m0_setup", answered=("a", "b"), open_answered=True)
     seen = []
 
     def checker(p):
         seen.append(p)
-        return [CheckResult("ta", "test", True, 2, "Answer a is right.", None),
-                CheckResult("tb", "test", False, 2, "Answer b is right.", "AssertionError: hint b"),
-                CheckResult("open_q", "open", None, 1, "open question", None)]
+        return [
+            CheckResult("ta", "test", True, 2, "Answer a is right.", None),
+            CheckResult("tb", "test", False, 2, "Answer b is right.", "AssertionError: hint b"),
+            CheckResult("open_q", "open", None, 1, "open question", None),
+        ]
 
     result = progress.collect(tmp_path, modules=["m0_setup"], checker=checker)[0]
     assert seen == [path] and result.source == "self-check"

@@ -1,5 +1,6 @@
 """The class report: CSV, item analysis with known values, self-contained HTML,
 and the HTML opened in headless Chromium (screenshot kept in test-artifacts/)."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,17 +9,17 @@ import os
 import re
 import shutil
 import subprocess
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from reporting_fixtures import AFTER_ALL_DEADLINES, build_known_class, rubric_with_weeks
 
+from mlops_course.infra.resources import in_ci
 from mlops_course.reporting import assess, report
 from mlops_course.reporting.collect import load_class
 from mlops_course.reporting.rubric import CellGoal
-from mlops_course.runtime import in_ci
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -43,9 +44,26 @@ def written(known_result, tmp_path_factory):
 def test_csv_is_student_by_module(written):
     rows = pd.read_csv(written["csv"])
     assert len(rows) == 8 * 2
-    for column in ["student", "module", "attempt", "score", "max_score", "status", "counted", "proficient",
-                   "level_LG1", "level_LG2", "level_LG5", "level_docker-image", "level_reporting",
-                   "student_result", "student_pass", "grade", "second_demo_in_week", "demo_week"]:
+    for column in [
+        "student",
+        "module",
+        "attempt",
+        "score",
+        "max_score",
+        "status",
+        "counted",
+        "proficient",
+        "level_LG1",
+        "level_LG2",
+        "level_LG5",
+        "level_docker-image",
+        "level_reporting",
+        "student_result",
+        "student_pass",
+        "grade",
+        "second_demo_in_week",
+        "demo_week",
+    ]:
         assert column in rows.columns, column
     bob = rows[(rows.student == "bob") & (rows.module == "mA")].iloc[0]
     assert (bob.score, bob.max_score, bob.status) == (8.0, 12.0, "on_time")
@@ -60,12 +78,15 @@ def test_csv_is_student_by_module(written):
 def _items(per_student: list[dict[str, float]], goals: dict[str, float]) -> pd.DataFrame:
     rubric = rubric_with_weeks()
     cell_goals = {"m": {g: CellGoal(g, "LG1", max_score=m) for g, m in goals.items()}}
-    when = datetime(2026, 10, 1, tzinfo=timezone.utc)
-    attempts = [assess.Attempt(f"s{i}", "m", when, {g: assess.CellScore(g, s, goals[g]) for g, s in scores.items()})
-                for i, scores in enumerate(per_student)]
+    when = datetime(2026, 10, 1, tzinfo=UTC)
+    attempts = [
+        assess.Attempt(f"s{i}", "m", when, {g: assess.CellScore(g, s, goals[g]) for g, s in scores.items()})
+        for i, scores in enumerate(per_student)
+    ]
     students = [assess.StudentInfo(f"s{i}") for i in range(len(per_student))]
-    result = assess.evaluate(students, ["m"], attempts, cell_goals, rubric, {"m": None},
-                             as_of=when + timedelta(days=1))
+    result = assess.evaluate(
+        students, ["m"], attempts, cell_goals, rubric, {"m": None}, as_of=when + timedelta(days=1)
+    )
     return report.item_analysis(result).set_index("grade_id")
 
 
@@ -75,13 +96,14 @@ def test_item_analysis_known_values():
     # "inverse" only the 3 weakest; "core" builds the ability ranking.
     per_student = []
     for i in range(10):
-        per_student.append({"core": i, "easy": 1, "broken": 0, "good": 1 if i >= 6 else 0,
-                            "inverse": 1 if i < 3 else 0})
+        per_student.append(
+            {"core": i, "easy": 1, "broken": 0, "good": 1 if i >= 6 else 0, "inverse": 1 if i < 3 else 0}
+        )
     items = _items(per_student, {"core": 9, "easy": 1, "broken": 1, "good": 1, "inverse": 1})
     assert items.loc["easy", "pass_rate"] == 1.0 and items.loc["easy", "flag"].startswith("too easy")
     assert items.loc["broken", "pass_rate"] == 0.0 and items.loc["broken", "flag"].startswith("nobody passes")
     assert items.loc["good", "pass_rate"] == pytest.approx(0.4)
-    assert items.loc["good", "upper_lower"] == pytest.approx(1.0)      # top 3 all pass, bottom 3 none
+    assert items.loc["good", "upper_lower"] == pytest.approx(1.0)  # top 3 all pass, bottom 3 none
     assert items.loc["inverse", "upper_lower"] == pytest.approx(-1.0)
     assert items.loc["inverse", "flag"].startswith("negative discrimination")
     assert items.loc["good", "flag"] == ""
@@ -89,7 +111,7 @@ def test_item_analysis_known_values():
     passed = [s["good"] for s in per_student]
     rest = [sum(s.values()) - s["good"] for s in per_student]
     assert items.loc["good", "point_biserial"] == pytest.approx(scipy_stats.pointbiserialr(passed, rest)[0])
-    assert pd.isna(items.loc["easy", "point_biserial"])               # no variance: undefined
+    assert pd.isna(items.loc["easy", "point_biserial"])  # no variance: undefined
 
 
 def test_html_is_self_contained_with_three_plots(written):
@@ -99,8 +121,12 @@ def test_html_is_self_contained_with_three_plots(written):
     assert len(images) == 3
     for data in images:
         assert base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n"
-    for heading in ["Score distribution per module", "Rubric levels per learning goal", "Item analysis",
-                    "Labs: status per module"]:
+    for heading in [
+        "Score distribution per module",
+        "Rubric levels per learning goal",
+        "Item analysis",
+        "Labs: status per module",
+    ]:
         assert heading in text
 
 
@@ -129,8 +155,14 @@ def test_cli_report(tmp_path, monkeypatch, capsys):
 def test_filter_rows(known_result):
     rows = report.rows_frame(known_result)
     assert set(report.filter_rows(rows, module="mB", level="not_yet_proficient").student) == {
-        "carol", "dave", "frank", "gina"}
-    assert set(report.filter_rows(rows, level="not_yet_proficient", criterion="docker-image").student) == {"bob"}
+        "carol",
+        "dave",
+        "frank",
+        "gina",
+    }
+    assert set(report.filter_rows(rows, level="not_yet_proficient", criterion="docker-image").student) == {
+        "bob"
+    }
     assert len(report.filter_rows(rows, student="alice")) == 2
     assert len(report.filter_rows(rows, "(all)", "(all)", "(any)", "(any)")) == len(rows)
 
@@ -149,16 +181,28 @@ def test_html_report_in_headless_chromium(tmp_path):
     from mlops_course.reporting.demo import build_demo_course
 
     course = build_demo_course(tmp_path / "demo")
-    paths = report.write_report(load_class(course, as_of=datetime(2027, 1, 20, tzinfo=timezone.utc)),
-                                tmp_path / "exports")
+    paths = report.write_report(
+        load_class(course, as_of=datetime(2027, 1, 20, tzinfo=UTC)), tmp_path / "exports"
+    )
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "class_report.png"
     shot.unlink(missing_ok=True)
     (ARTIFACTS / "class_report.html").write_text(paths["html"].read_text())
-    cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           f"--user-data-dir={tmp_path / 'profile'}", "--hide-scrollbars", "--window-size=1280,2600",
-           f"--screenshot={shot}", paths["html"].as_uri()]
+    cmd = [
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--hide-scrollbars",
+        "--window-size=1280,2600",
+        f"--screenshot={shot}",
+        paths["html"].as_uri(),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert shot.is_file(), f"no screenshot (exit {done.returncode}): {done.stderr[-2000:]}"
     import matplotlib.image
@@ -170,5 +214,6 @@ def test_html_report_in_headless_chromium(tmp_path):
     colours = {tuple(p) for p in sample}
     assert len(colours) > 200, f"screenshot looks blank ({len(colours)} colours)"
     # the level colours of the heat map are on screen
-    assert any(abs(int(r) - 0x1a) < 12 and abs(int(g) - 0x96) < 12 and abs(int(b) - 0x41) < 12
-               for r, g, b in colours), "heat map colours not found in the screenshot"
+    assert any(
+        abs(int(r) - 0x1A) < 12 and abs(int(g) - 0x96) < 12 and abs(int(b) - 0x41) < 12 for r, g, b in colours
+    ), "heat map colours not found in the screenshot"

@@ -1,4 +1,5 @@
 """Roster import: all or nothing, errors with line numbers."""
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,10 @@ def test_import_and_update(tmp_path, db):
     found, flags = students(db)
     assert found["r0001"] == ("Jan", "De Smet", "jan.desmet@student.example.org")
     assert flags == {"r0001": False, "r0002": True, "r0003": False}
-    changed = GOOD.replace("r0003,Lotte Peeters,lotte.peeters@student.example.org,",
-                           "r0003,Lotte Peeters,lotte.peeters@student.example.org,ja")
+    changed = GOOD.replace(
+        "r0003,Lotte Peeters,lotte.peeters@student.example.org,",
+        "r0003,Lotte Peeters,lotte.peeters@student.example.org,ja",
+    )
     assert import_roster(db, write(tmp_path, changed))["updated"] == 3
     assert students(db)[1]["r0003"] is True
 
@@ -52,12 +55,14 @@ def test_semicolons_first_last_name_and_bom(tmp_path, db):
 
 
 def test_bad_rows_are_all_reported_with_line_numbers_and_nothing_is_written(tmp_path, db):
-    bad = GOOD + ("r0004,Tom Janssens,not-an-email,no\n"      # line 5
-                  "r0001,Jan Again,jan2@student.example.org,no\n"  # line 6: duplicate id
-                  "r0006,Eva Wouters,eva@student.example.org,maybe\n"  # line 7
-                  "\n"                                          # line 8: blank, ignored
-                  "r 0009,Space Id,space@student.example.org,no\n"  # line 9
-                  "r0010,Too Many,x@student.example.org,no,extra\n")  # line 10
+    bad = GOOD + (
+        "r0004,Tom Janssens,not-an-email,no\n"  # line 5
+        "r0001,Jan Again,jan2@student.example.org,no\n"  # line 6: duplicate id
+        "r0006,Eva Wouters,eva@student.example.org,maybe\n"  # line 7
+        "\n"  # line 8: blank, ignored
+        "r 0009,Space Id,space@student.example.org,no\n"  # line 9
+        "r0010,Too Many,x@student.example.org,no,extra\n"
+    )  # line 10
     with pytest.raises(RosterError) as info:
         import_roster(db, write(tmp_path, bad))
     lines = [line for line, _ in info.value.errors]
@@ -66,7 +71,7 @@ def test_bad_rows_are_all_reported_with_line_numbers_and_nothing_is_written(tmp_
     assert "roster.csv:5: email 'not-an-email' is not a valid address" in message
     assert "roster.csv:6: student_id 'r0001' appears twice (first on line 2)" in message
     assert "nothing was written" in message
-    assert not (tmp_path / "gradebook.db").exists()      # checked before anything is written
+    assert not (tmp_path / "gradebook.db").exists()  # checked before anything is written
     # With an existing gradebook: the valid new rows are not imported either.
     import_roster(db, write(tmp_path, "student_id,name,email\nold,Old One,old@x.be\n", "first.csv"))
     with pytest.raises(RosterError):
@@ -92,7 +97,7 @@ def test_a_database_failure_midway_rolls_everything_back(tmp_path, db, monkeypat
     calls = []
     real_add = Session.add
 
-    def add(self, obj, *args, **kwargs):      # the 4th row written fails
+    def add(self, obj, *args, **kwargs):  # the 4th row written fails
         calls.append(obj)
         if len(calls) == 4:
             raise RuntimeError("disk full")
@@ -117,7 +122,10 @@ def test_cli_exit_code_and_message(tmp_path, monkeypatch, capsys):
     assert args.func(args) == 2
     err = capsys.readouterr().err
     assert ":5: name is empty" in err and ":5: email 'bad'" in err
-    assert not (tmp_path / "gradebook.db").exists() or students(f"sqlite:///{tmp_path / 'gradebook.db'}")[0] == {}
+    assert (
+        not (tmp_path / "gradebook.db").exists()
+        or students(f"sqlite:///{tmp_path / 'gradebook.db'}")[0] == {}
+    )
     args = parser.parse_args(["roster", "import", str(write(tmp_path, GOOD))])
     args.course = str(tmp_path)
     assert args.func(args) == 0

@@ -1,18 +1,25 @@
 """Schedule and demo deadlines in Europe/Brussels, around DST and week boundaries."""
+
 from __future__ import annotations
 
 import argparse
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from mlops_course.reporting.rubric import load_rubric
 from mlops_course.reporting.schedule import (
-    apply_due_dates, build_schedule, deadlines_from_gradebook, is_late, local_week, register,
-    teaching_weeks)
+    apply_due_dates,
+    build_schedule,
+    deadlines_from_gradebook,
+    is_late,
+    local_week,
+    register,
+    teaching_weeks,
+)
 from mlops_course.reporting.store import open_gradebook
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def utc(*args):
@@ -27,8 +34,16 @@ def autumn():
 
 def test_study_guide_weeks(autumn):
     weeks = {m: d.week for m, d in autumn.items()}
-    assert weeks == {"m0_setup": 1, "m1_docker": 1, "m2_cicd": 2, "m3_workflow": 4, "m4_kubernetes": 6,
-                     "m5_edge": 8, "m6_tuning": 9, "m7_monitoring": 11}
+    assert weeks == {
+        "m0_setup": 1,
+        "m1_docker": 1,
+        "m2_cicd": 2,
+        "m3_workflow": 4,
+        "m4_kubernetes": 6,
+        "m5_edge": 8,
+        "m6_tuning": 9,
+        "m7_monitoring": 11,
+    }
     assert autumn["m7_monitoring"].session.date() == date(2026, 11, 30)
 
 
@@ -36,15 +51,15 @@ def test_deadline_is_three_weeks_after_the_session_end_of_day(autumn):
     m2 = autumn["m2_cicd"]
     assert m2.session.date() == date(2026, 9, 28)
     assert m2.deadline.date() == date(2026, 10, 19)
-    assert m2.deadline_utc == utc(2026, 10, 19, 21, 59, 59)    # CEST, UTC+2
+    assert m2.deadline_utc == utc(2026, 10, 19, 21, 59, 59)  # CEST, UTC+2
 
 
 def test_deadline_after_dst_end_keeps_the_wall_clock(autumn):
-    m3 = autumn["m3_workflow"]                                  # session 12 Oct (CEST)
+    m3 = autumn["m3_workflow"]  # session 12 Oct (CEST)
     assert m3.session.utcoffset() == timedelta(hours=2)
-    assert m3.deadline.date() == date(2026, 11, 2)              # after 25 Oct: CET
-    assert m3.deadline_utc == utc(2026, 11, 2, 22, 59, 59)      # 23:59:59 CET = 22:59:59Z
-    m4 = autumn["m4_kubernetes"]                                # session Mon 26 Oct, the day after
+    assert m3.deadline.date() == date(2026, 11, 2)  # after 25 Oct: CET
+    assert m3.deadline_utc == utc(2026, 11, 2, 22, 59, 59)  # 23:59:59 CET = 22:59:59Z
+    m4 = autumn["m4_kubernetes"]  # session Mon 26 Oct, the day after
     assert m4.session.utcoffset() == timedelta(hours=1)
     assert m4.session.astimezone(UTC) == utc(2026, 10, 26, 7, 30)
 
@@ -52,20 +67,20 @@ def test_deadline_after_dst_end_keeps_the_wall_clock(autumn):
 def test_deadline_after_dst_start():
     # Monday 8 Feb 2027; DST starts Sunday 28 Mar 2027.
     spring = build_schedule(date(2027, 2, 8), load_rubric())
-    m4 = spring["m4_kubernetes"]                                 # session 15 Mar (CET)
+    m4 = spring["m4_kubernetes"]  # session 15 Mar (CET)
     assert m4.session.utcoffset() == timedelta(hours=1)
     assert m4.deadline.date() == date(2027, 4, 5)
-    assert m4.deadline_utc == utc(2027, 4, 5, 21, 59, 59)       # CEST
+    assert m4.deadline_utc == utc(2027, 4, 5, 21, 59, 59)  # CEST
 
 
 def test_late_is_judged_in_local_time(autumn):
     m2, m3 = autumn["m2_cicd"].deadline_utc, autumn["m3_workflow"].deadline_utc
-    assert not is_late(m2, m2)                                   # exactly at the deadline: on time
+    assert not is_late(m2, m2)  # exactly at the deadline: on time
     assert is_late(m2 + timedelta(seconds=1), m2)
     # 22:30Z on the deadline day is 00:30 next day in CEST (late) but 23:30 in CET (on time)
     assert is_late(utc(2026, 10, 19, 22, 30), m2)
     assert not is_late(utc(2026, 11, 2, 22, 30), m3)
-    assert is_late(datetime(2026, 10, 19, 22, 30), m2)           # naive = UTC (nbgrader)
+    assert is_late(datetime(2026, 10, 19, 22, 30), m2)  # naive = UTC (nbgrader)
 
 
 def test_weeks_run_monday_to_sunday_local():
@@ -81,11 +96,11 @@ def test_weeks_run_monday_to_sunday_local():
 
 
 def test_breaks_shift_later_weeks():
-    starts = teaching_weeks(date(2026, 9, 21), 13, [date(2026, 11, 4)])   # autumn recess week
+    starts = teaching_weeks(date(2026, 9, 21), 13, [date(2026, 11, 4)])  # autumn recess week
     assert date(2026, 11, 2) not in starts
     assert starts[5] == date(2026, 10, 26) and starts[6] == date(2026, 11, 9)
     shifted = build_schedule(date(2026, 9, 21), load_rubric(), breaks=[date(2026, 11, 4)])
-    assert shifted["m5_edge"].session.date() == date(2026, 11, 16)      # week 8, one week later
+    assert shifted["m5_edge"].session.date() == date(2026, 11, 16)  # week 8, one week later
 
 
 def test_due_dates_go_into_the_gradebook(tmp_path, autumn):
