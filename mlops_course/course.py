@@ -12,11 +12,13 @@ exports/                                      CSV exports and reports
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from mlops_course.errors import CourseNotFound
+from mlops_course.settings import COURSE_ID, env
 
 
 @dataclass(frozen=True)
@@ -27,8 +29,8 @@ class Course:
     def find(cls, start: str | os.PathLike | None = None) -> Course:
         """The course whose nbgrader_config.py is in ``start`` or a parent folder
         (MLOPS_COURSE_ROOT overrides)."""
-        if start is None and os.environ.get("MLOPS_COURSE_ROOT"):
-            start = os.environ["MLOPS_COURSE_ROOT"]
+        if start is None:
+            start = env("MLOPS_COURSE_ROOT")
         here = Path(start or Path.cwd()).resolve()
         for folder in [here, *here.parents]:
             if (folder / "nbgrader_config.py").is_file() and (folder / "source").is_dir():
@@ -68,9 +70,22 @@ class Course:
     def exports(self) -> Path:
         return self.root / "exports"
 
+    @functools.cached_property
+    def nbgrader_config(self):
+        """The course's nbgrader_config.py, as nbgrader reads it (traitlets Config)."""
+        from traitlets.config.loader import PyFileConfigLoader
+
+        return PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
+
+    @property
+    def course_id(self) -> str:
+        return self.nbgrader_config.CourseDirectory.get("course_id") or COURSE_ID
+
     @property
     def db_url(self) -> str:
-        return os.environ.get("MLOPS_COURSE_DB_URL") or f"sqlite:///{self.root / 'gradebook.db'}"
+        """$MLOPS_COURSE_DB_URL, else SQLite in the course folder (nbgrader_config.py
+        reads the same variable, so nbgrader's own commands agree)."""
+        return env("MLOPS_COURSE_DB_URL") or f"sqlite:///{self.root / 'gradebook.db'}"
 
     def assignments(self) -> list[str]:
         """Assignment ids: every source/<id>/ holding <id>.ipynb, in course order."""

@@ -18,12 +18,25 @@ class CourseNotFound(CourseError, RuntimeError):
     """No course folder (nbgrader_config.py + source/) here or above."""
 
 
+class GradebookMissing(CourseError, FileNotFoundError):
+    """No gradebook yet where a command needs one."""
+
+
+class NotebookMissing(CourseError, FileNotFoundError):
+    """A notebook path that does not exist."""
+
+
 class RubricError(CourseError, ValueError):
     """rubric.yaml is missing or malformed."""
 
 
 class RosterError(CourseError, ValueError):
-    """A roster file that cannot be imported."""
+    """A roster file that cannot be imported; ``errors`` lists (line number, message)."""
+
+    def __init__(self, path, errors: list[tuple[int, str]]):
+        self.path, self.errors = str(path), errors
+        lines = "\n".join(f"  {self.path}:{line}: {msg}" for line, msg in errors)
+        super().__init__(f"roster not imported ({len(errors)} problem(s), nothing was written):\n{lines}")
 
 
 class ResitError(CourseError, RuntimeError):

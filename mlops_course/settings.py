@@ -70,7 +70,7 @@ ENVIRONMENT = (
         "python:3.11-slim, else one made locally",
         "The base image of every course image (a tag the engine has).",
     ),
-    Variable("MLOPS_COURSE_PULL_TIMEOUT", "20", "Seconds to try pulling the public base image."),
+    Variable("MLOPS_COURSE_PULL_TIMEOUT", "60", "Seconds to try pulling the public base image."),
     Variable(
         "MLOPS_COURSE_DEBIAN_MIRROR",
         "http://deb.debian.org/debian",
@@ -138,8 +138,3 @@ def data_file(name: str) -> Path:
 def in_ci() -> bool:
     """True in CI, where every system part must be present (nothing may skip)."""
     return (env("CI") or "").lower() in {"1", "true", "yes"}
-
-
-def grading() -> bool:
-    """True while a notebook is being autograded (nbgrader sets NBGRADER_EXECUTION)."""
-    return os.environ.get("NBGRADER_EXECUTION") == "autograde"

@@ -18,7 +18,7 @@ from nbval_parts import missing_parts  # shared with the nbval run
 from mlops_course.course import Course
 from mlops_course.grading.pipeline import Options, grade
 from mlops_course.grading.release import release
-from mlops_course.infra.resources import in_ci
+from mlops_course.settings import in_ci
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = Course(REPO).assignments()

@@ -10,7 +10,7 @@ import nbformat
 import pytest
 
 from mlops_course.doctor import part_available
-from mlops_course.infra.resources import in_ci
+from mlops_course.settings import in_ci
 
 
 def notebook_requires(notebook_path: Path) -> list[str]:

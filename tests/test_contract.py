@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from conftest import ASSIGNMENTS, REPO
 
-from mlops_course import LEARNING_GOALS
+from mlops_course.settings import LEARNING_GOALS
 
 
 def load(assignment):

@@ -20,7 +20,7 @@ import pytest
 from conftest import REPO, replace_cells
 
 from mlops_course.course import Course
-from mlops_course.infra.resources import in_ci
+from mlops_course.settings import in_ci
 
 pytestmark = pytest.mark.slow
 A = "m0_setup"

@@ -1,16 +1,15 @@
 """nbgrader configuration for pipeline steps: the course's nbgrader_config.py plus
 the overrides a step needs."""
+
 from __future__ import annotations
 
+import copy
 import os
 import sys
 
 from traitlets.config import Config
-from traitlets.config.loader import PyFileConfigLoader
 
 from mlops_course.course import Course
-
-COURSE_ID = "mlops-course"
 
 
 def _tools_on_path() -> None:
@@ -26,10 +25,10 @@ _tools_on_path()
 
 def load_config(course: Course) -> Config:
     """The course's own nbgrader configuration, rooted at ``course.root``."""
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(course.root)).load_config()
+    config = copy.deepcopy(course.nbgrader_config)
     config.CourseDirectory.root = str(course.root)
     config.CourseDirectory.db_url = course.db_url
-    config.CourseDirectory.course_id = config.CourseDirectory.get("course_id", COURSE_ID)
+    config.CourseDirectory.course_id = course.course_id
     return config
 
 

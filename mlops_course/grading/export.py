@@ -1,4 +1,5 @@
 """`mlops-course export`: one CSV row per graded (or failed) submission."""
+
 from __future__ import annotations
 
 import csv
@@ -7,8 +8,18 @@ from pathlib import Path
 from mlops_course.course import Course
 from mlops_course.grading import results as ledger
 
-COLUMNS = ["student", "assignment", "status", "score", "max_score", "seed", "fast",
-           "submitted_at", "graded_at", "reason"]
+COLUMNS = [
+    "student",
+    "assignment",
+    "status",
+    "score",
+    "max_score",
+    "seed",
+    "fast",
+    "submitted_at",
+    "graded_at",
+    "reason",
+]
 
 
 def export_csv(course: Course, path: Path | None = None, assignment: str | None = None) -> Path:

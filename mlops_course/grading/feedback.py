@@ -3,14 +3,15 @@
 nbgrader's ClearHiddenTests removes the hidden asserts from the cells; a failing hidden
 assert still leaves its source line in the traceback, so every error output of a grade
 cell is reduced to ``ErrorName: message`` (the assert's hint)."""
+
 from __future__ import annotations
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades, NbGraderPreprocessor
 
 from mlops_course.course import Course
-from mlops_course.grading import config as nbconfig
 from mlops_course.errors import FeedbackError
+from mlops_course.grading import config as nbconfig
 
 
 class ReduceTracebacks(NbGraderPreprocessor):
@@ -26,8 +27,6 @@ class ReduceTracebacks(NbGraderPreprocessor):
 
 
 FEEDBACK_PREPROCESSORS = [GetGrades, ClearHiddenTests, ReduceTracebacks, CSSHTMLHeaderPreprocessor]
-
-
 
 
 def generate_feedback(course: Course, assignment: str, students: list[str] | None = None) -> list[str]:

@@ -2,6 +2,7 @@
 
 Every non-trivial line inside a ### BEGIN SOLUTION / ### BEGIN HIDDEN TESTS block of
 the source must be absent from every file of the release."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,8 +12,25 @@ import nbformat
 SOLUTION = ("### BEGIN SOLUTION", "### END SOLUTION")
 HIDDEN = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 # Lines too generic to prove a leak (they also appear in stubs and given code).
-TRIVIAL = {"", "pass", "return", "else:", "try:", "finally:", "return None", "return True",
-           "return False", ")", "]", "}", "),", "],", "},", "import os", "import json"}
+TRIVIAL = {
+    "",
+    "pass",
+    "return",
+    "else:",
+    "try:",
+    "finally:",
+    "return None",
+    "return True",
+    "return False",
+    ")",
+    "]",
+    "}",
+    "),",
+    "],",
+    "},",
+    "import os",
+    "import json",
+}
 
 
 def _cell_text(cell) -> str:

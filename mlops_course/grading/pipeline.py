@@ -8,6 +8,7 @@ Scoring happens in this process only, so the gradebook has one writer. One bad
 submission is recorded with its reason and never stops the others; a result that is
 already there for the same submission and source is kept (resume after a kill).
 """
+
 from __future__ import annotations
 
 import os
@@ -18,30 +19,33 @@ from dataclasses import dataclass
 from nbgrader.api import Gradebook, MissingEntry
 
 from mlops_course.course import Course
+from mlops_course.errors import GradingSetupError
 from mlops_course.grading import config as nbconfig
 from mlops_course.grading import results as ledger
 from mlops_course.grading.execution.local_pool import ExecutionJob, LocalExecutor
-from mlops_course.grading.prepare import inject_parameters, prepare_workdir, restore_grading_cells, write_notebook
+from mlops_course.grading.prepare import (
+    inject_parameters,
+    prepare_workdir,
+    restore_grading_cells,
+    write_notebook,
+)
 from mlops_course.grading.score import EXECUTED, ScoringError, score
 from mlops_course.grading.seeds import run_id, student_seed
 from mlops_course.grading.submissions import SubmissionError, read_submitted_notebook, submission_timestamp
-from mlops_course.errors import GradingSetupError
-
-
 
 
 @dataclass
 class Options:
     fast: bool = True
     workers: int = 1
-    cell_timeout: int | None = None   # default: nbgrader_config.py's Execute.timeout
-    wall_clock: int = 900              # whole notebook, seconds
+    cell_timeout: int | None = None  # default: nbgrader_config.py's Execute.timeout
+    wall_clock: int = 900  # whole notebook, seconds
     progress: bool = True
-    scheduler: str | None = None       # a Dask scheduler address: run executions on that cluster
-    sandbox: bool = True               # each submission in its own locked-down container
-    limits: object = None              # sandbox.Limits (memory, cpus, pids, sizes)
-    docker_socket: bool = False        # give sandboxed jobs the Docker engine (m1_docker)
-    force: bool = False                # grade again even what is already graded and unchanged
+    scheduler: str | None = None  # a Dask scheduler address: run executions on that cluster
+    sandbox: bool = True  # each submission in its own locked-down container
+    limits: object = None  # sandbox.Limits (memory, cpus, pids, sizes)
+    docker_socket: bool = False  # give sandboxed jobs the Docker engine (m1_docker)
+    force: bool = False  # grade again even what is already graded and unchanged
 
 
 def make_executor(options: Options):
@@ -49,19 +53,30 @@ def make_executor(options: Options):
     worker pool (--no-sandbox), or a Dask cluster."""
     if options.scheduler:
         from mlops_course.grading.execution.dask_cluster import DaskExecutor
-        return DaskExecutor(options.scheduler, options.workers, sandbox=options.sandbox,
-                            limits=options.limits, docker_socket=options.docker_socket)
+
+        return DaskExecutor(
+            options.scheduler,
+            options.workers,
+            sandbox=options.sandbox,
+            limits=options.limits,
+            docker_socket=options.docker_socket,
+        )
     if options.sandbox:
         from mlops_course.grading.execution.sandbox import SandboxExecutor
-        return SandboxExecutor(options.workers, options.limits, options.docker_socket,
-                               log=print if options.progress else (lambda line: None))
+
+        return SandboxExecutor(
+            options.workers,
+            options.limits,
+            options.docker_socket,
+            log=print if options.progress else (lambda line: None),
+        )
     return LocalExecutor(options.workers)
 
 
 def assignment_notebooks(course: Course, assignment: str) -> tuple[list[str], float]:
     """The assignment's notebook names and its maximum score, from the gradebook."""
     try:
-        with Gradebook(course.db_url, nbconfig.COURSE_ID) as gb:
+        with Gradebook(course.db_url, course.course_id) as gb:
             found = gb.find_assignment(assignment)
             return sorted(nb.name for nb in found.notebooks), float(found.max_score)
     except MissingEntry:
@@ -73,6 +88,7 @@ def assignment_notebooks(course: Course, assignment: str) -> tuple[list[str], fl
 def required_parts(course: Course, assignment: str) -> list[str]:
     """System parts the assignment's notebook declares (metadata.mlops_course.requires)."""
     import nbformat
+
     path = course.source_notebook(assignment)
     if not path.is_file():
         return []
@@ -84,13 +100,15 @@ def _check_sandbox_fits(assignment: str, parts: list[str], options: Options) -> 
         raise GradingSetupError(
             f"{assignment} drives a Docker engine, which the sandbox does not give to student code. "
             "Grade it with --allow-docker-socket (the notebooks get the engine, which is "
-            "root-equivalent) or --no-sandbox (student code runs directly on this machine).")
+            "root-equivalent) or --no-sandbox (student code runs directly on this machine)."
+        )
 
 
 def _remove_docker_leftovers(student: str, assignment: str) -> None:
     """What a stopped notebook did not clean up itself (its containers, images, ...)."""
     try:
         from mlops_course.labs.docker.containers import remove_run_resources
+
         remove_run_resources(run=run_id(student, assignment))
     except Exception:  # no engine, or nothing to remove: never fail the grading for it
         pass
@@ -123,14 +141,21 @@ def _prepare(course, config, student, assignment, notebooks, options):
         # and the kernel has no business reading the hidden tests it will be sent
         prepared = prepared_folder(course, student, assignment) / f"{notebook}.ipynb"
         write_notebook(nb, prepared)
-        jobs.append(ExecutionJob(
-            key=f"{student}/{assignment}/{notebook}",
-            input=prepared,
-            output=executed_dir / f"{notebook}.ipynb",
-            workdir=workdir, cell_timeout=cell_timeout, wall_clock=options.wall_clock,
-            env={"NBGRADER_EXECUTION": "autograde", "MLOPS_COURSE_RUN_ID": run_id(student, assignment),
-                 "PYTHONHASHSEED": "0"},
-        ))
+        jobs.append(
+            ExecutionJob(
+                key=f"{student}/{assignment}/{notebook}",
+                input=prepared,
+                output=executed_dir / f"{notebook}.ipynb",
+                workdir=workdir,
+                cell_timeout=cell_timeout,
+                wall_clock=options.wall_clock,
+                env={
+                    "NBGRADER_EXECUTION": "autograde",
+                    "MLOPS_COURSE_RUN_ID": run_id(student, assignment),
+                    "PYTHONHASHSEED": "0",
+                },
+            )
+        )
     return seed, jobs
 
 
@@ -142,8 +167,9 @@ def _reason(outcomes: list[dict]) -> str | None:
     return "; ".join(reasons) or None
 
 
-def grade(course: Course, assignment: str, students: list[str] | None = None,
-          options: Options | None = None) -> list[ledger.GradeResult]:
+def grade(
+    course: Course, assignment: str, students: list[str] | None = None, options: Options | None = None
+) -> list[ledger.GradeResult]:
     options = options or Options()
     config = nbconfig.load_config(course)
     notebooks, max_score = assignment_notebooks(course, assignment)
@@ -159,11 +185,20 @@ def grade(course: Course, assignment: str, students: list[str] | None = None,
 
     def finish(student, seed, status, reason=None, scores=None, seconds=None, final=True):
         result = ledger.GradeResult(
-            student=student, assignment=assignment, status=status, seed=seed, reason=reason,
-            submitted_at=submission_timestamp(course, student, assignment), graded_at=ledger.now_iso(),
+            student=student,
+            assignment=assignment,
+            status=status,
+            seed=seed,
+            reason=reason,
+            submitted_at=submission_timestamp(course, student, assignment),
+            graded_at=ledger.now_iso(),
             duration_s=round(seconds if seconds is not None else time.monotonic() - started[student], 2),
-            fast=options.fast, submission_sha=submission_sha[student], source_sha=source_sha, final=final,
-            **(scores or {"max_score": max_score}))
+            fast=options.fast,
+            submission_sha=submission_sha[student],
+            source_sha=source_sha,
+            final=final,
+            **(scores or {"max_score": max_score}),
+        )
         ledger.save(course, result)
         results[student] = result
         shutil.rmtree(course.grading / "work" / student / assignment, ignore_errors=True)
@@ -173,9 +208,14 @@ def grade(course: Course, assignment: str, students: list[str] | None = None,
     owner, outcomes, expected, to_grade = {}, {}, {}, []
     for student in students:
         previous = None if options.force else ledger.load(course, assignment, student)
-        if (previous and previous.final and previous.submission_sha == submission_sha[student]
-                and previous.source_sha == source_sha and previous.fast == options.fast):
-            results[student] = previous   # graded before (e.g. by an interrupted run): keep it
+        if (
+            previous
+            and previous.final
+            and previous.submission_sha == submission_sha[student]
+            and previous.source_sha == source_sha
+            and previous.fast == options.fast
+        ):
+            results[student] = previous  # graded before (e.g. by an interrupted run): keep it
             bar.update(1)
         else:
             to_grade.append(student)
@@ -192,7 +232,12 @@ def grade(course: Course, assignment: str, students: list[str] | None = None,
                 bar.update(1)
                 continue
             except Exception as exc:  # a notebook nbgrader cannot sanitise is the submission's problem
-                finish(student, seed, ledger.ERROR, f"could not prepare the notebook: {type(exc).__name__}: {exc}")
+                finish(
+                    student,
+                    seed,
+                    ledger.ERROR,
+                    f"could not prepare the notebook: {type(exc).__name__}: {exc}",
+                )
                 bar.update(1)
                 continue
             expected[student] = len(student_jobs)
@@ -213,12 +258,24 @@ def grade(course: Course, assignment: str, students: list[str] | None = None,
         infrastructure = any(o.get("status") == "failed" for o in outcomes[student])
         if infrastructure or not all(_executed_file(course, student, assignment, n) for n in notebooks):
             # the grader failed, not the student: recorded, and tried again by the next run
-            finish(student, seed, ledger.ERROR, reason or "the notebook produced no output", seconds=seconds,
-                   final=not infrastructure)
+            finish(
+                student,
+                seed,
+                ledger.ERROR,
+                reason or "the notebook produced no output",
+                seconds=seconds,
+                final=not infrastructure,
+            )
         else:
             try:
-                finish(student, seed, ledger.GRADED, reason, score(course, config, student, assignment),
-                       seconds=seconds)
+                finish(
+                    student,
+                    seed,
+                    ledger.GRADED,
+                    reason,
+                    score(course, config, student, assignment),
+                    seconds=seconds,
+                )
             except ScoringError as exc:
                 finish(student, seed, ledger.ERROR, str(exc), final=False)
         bar.update(1)
@@ -245,6 +302,7 @@ def _progress(total, assignment, enabled):
     if not enabled:
         return _NoBar()
     from tqdm import tqdm
+
     return tqdm(total=total, desc=f"grading {assignment}", unit="submission")
 
 

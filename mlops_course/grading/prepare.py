@@ -1,6 +1,7 @@
 """Turn a checked submission into a notebook ready to run: hidden tests restored from
 the gradebook, deleted test cells added back, parameters injected by papermill, and a
 working copy of the assignment's files. Reads the gradebook, never writes it."""
+
 from __future__ import annotations
 
 import fnmatch
@@ -38,14 +39,25 @@ def restore_grading_cells(nb, config, course: Course, assignment: str, notebook:
     """nbgrader's own sanitising steps: clear outputs, fix ids and kernelspec, put back
     the gradebook's version of every locked/test cell (hidden tests included) and any
     test cell the student deleted."""
-    from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds,
-                                        OverwriteCells, OverwriteKernelspec)
+    from nbgrader.preprocessors import (
+        CheckCellMetadata,
+        ClearOutput,
+        DeduplicateIds,
+        OverwriteCells,
+        OverwriteKernelspec,
+    )
 
     released = course.release / assignment / f"{notebook}.ipynb"
     if released.is_file():
         nb = restore_answer_cells(nb, nbformat.read(str(released), as_version=4))
-    resources = {"nbgrader": {"notebook": notebook, "assignment": assignment,
-                              "student": student, "db_url": course.db_url}}
+    resources = {
+        "nbgrader": {
+            "notebook": notebook,
+            "assignment": assignment,
+            "student": student,
+            "db_url": course.db_url,
+        }
+    }
     for step in (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata):
         nb, resources = step(config=config).preprocess(nb, resources)
     return nbformat.from_dict(nb)  # cells nbgrader adds back hold plain dicts
@@ -55,8 +67,9 @@ def inject_parameters(nb, parameters: dict):
     """papermill's injection: a cell after the `parameters` cell (or at the top when the
     student deleted it) that sets the grading values."""
     # the metadata papermill's own notebook loader would add
-    nb.metadata.setdefault("papermill", {"default_parameters": {}, "parameters": {},
-                                         "environment_variables": {}})
+    nb.metadata.setdefault(
+        "papermill", {"default_parameters": {}, "parameters": {}, "environment_variables": {}}
+    )
     for cell in nb.cells:
         cell.metadata.setdefault("tags", [])
     return parameterize_notebook(nb, parameters, kernel_name="python3", language="python")

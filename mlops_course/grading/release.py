@@ -1,12 +1,11 @@
 """`mlops-course release`: nbgrader generate_assignment, then the leak check."""
+
 from __future__ import annotations
 
 from mlops_course.course import Course
+from mlops_course.errors import ReleaseError
 from mlops_course.grading import config as nbconfig
 from mlops_course.grading.leakcheck import find_leaks
-from mlops_course.errors import ReleaseError
-
-
 
 
 def release(course: Course, assignments: list[str] | None = None) -> dict[str, str]:
@@ -22,8 +21,9 @@ def release(course: Course, assignments: list[str] | None = None) -> dict[str, s
         # force: release/ is committed, so it exists; without force nbgrader skips it
         outcome = api.generate_assignment(assignment, force=True, create=True)
         if not outcome.get("success"):
-            raise ReleaseError(f"nbgrader generate_assignment {assignment} failed: "
-                               f"{nbconfig.failure_reason(outcome)}")
+            raise ReleaseError(
+                f"nbgrader generate_assignment {assignment} failed: {nbconfig.failure_reason(outcome)}"
+            )
         leaks = find_leaks(course.source_notebook(assignment), course.release / assignment)
         if leaks:
             raise ReleaseError(f"release/{assignment} leaks:\n  " + "\n  ".join(leaks))

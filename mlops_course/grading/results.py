@@ -1,13 +1,14 @@
 """One JSON record per graded submission: status, reason, score, seed, per-cell scores.
 
 Written atomically, so an interrupted run never leaves a half-written record."""
+
 from __future__ import annotations
 
 import json
 import os
 import tempfile
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from mlops_course.course import Course
@@ -30,9 +31,9 @@ class GradeResult:
     graded_at: str = ""
     duration_s: float = 0.0
     fast: bool = True
-    submission_sha: str = ""   # what was graded: resuming skips results whose inputs did not change
+    submission_sha: str = ""  # what was graded: resuming skips results whose inputs did not change
     source_sha: str = ""
-    final: bool = True         # False for failures of the grader itself: a resumed run tries again
+    final: bool = True  # False for failures of the grader itself: a resumed run tries again
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1, sort_keys=True)
@@ -41,6 +42,7 @@ class GradeResult:
 def folder_sha(folder: Path) -> str:
     """A digest of every file (name and bytes) in a folder; '' when it does not exist."""
     import hashlib
+
     if not folder.is_dir():
         return ""
     digest = hashlib.sha256()
@@ -52,11 +54,12 @@ def folder_sha(folder: Path) -> str:
 
 def file_sha(path: Path) -> str:
     import hashlib
+
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def write_atomic(path: Path, text: str) -> None:

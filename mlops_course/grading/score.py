@@ -3,6 +3,7 @@
 nbgrader's own sanitise/execute steps already ran in ``prepare``/``executor``, so here
 autograde only copies the executed notebook, saves the auto grades and applies late
 penalties."""
+
 from __future__ import annotations
 
 import copy
@@ -11,17 +12,20 @@ import shutil
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern,
-                                    LimitOutput, SaveAutoGrades)
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
 
 from mlops_course.course import Course
-from mlops_course.grading import config as nbconfig
 from mlops_course.errors import ScoringError
+from mlops_course.grading import config as nbconfig
 
 EXECUTED = "grading/executed"
-SCORING = "grading/scoring"   # nbgrader writes here; the finished folder then moves to autograded/
-
-
+SCORING = "grading/scoring"  # nbgrader writes here; the finished folder then moves to autograded/
 
 
 def scoring_config(base):
@@ -29,8 +33,14 @@ def scoring_config(base):
     config.CourseDirectory.submitted_directory = EXECUTED
     config.CourseDirectory.autograded_directory = SCORING
     config.Autograde.sanitize_preprocessors = [CheckCellMetadata]
-    config.Autograde.autograde_preprocessors = [IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-                                                SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+    config.Autograde.autograde_preprocessors = [
+        IgnorePattern,
+        ClearMetadataPreprocessor,
+        LimitOutput,
+        SaveAutoGrades,
+        AssignLatePenalties,
+        CheckCellMetadata,
+    ]
     return config
 
 
@@ -59,14 +69,19 @@ def publish(course: Course, student: str, assignment: str) -> None:
 
 
 def read_scores(course: Course, student: str, assignment: str) -> dict:
-    with Gradebook(course.db_url, nbconfig.COURSE_ID) as gb:
+    with Gradebook(course.db_url, course.course_id) as gb:
         try:
             submission = gb.find_submission(assignment, student)
         except MissingEntry:
-            raise ScoringError(f"no graded submission of {student} for {assignment} in the gradebook") from None
+            raise ScoringError(
+                f"no graded submission of {student} for {assignment} in the gradebook"
+            ) from None
         cells = {}
         for notebook in submission.notebooks:
             for grade in notebook.grades:
-                cells[grade.name] = {"score": float(grade.score or 0.0), "max_score": float(grade.max_score),
-                                     "needs_manual_grade": bool(grade.needs_manual_grade)}
+                cells[grade.name] = {
+                    "score": float(grade.score or 0.0),
+                    "max_score": float(grade.max_score),
+                    "needs_manual_grade": bool(grade.needs_manual_grade),
+                }
         return {"score": float(submission.score), "max_score": float(submission.max_score), "cells": cells}

@@ -1,4 +1,5 @@
 """Per-student seeds: deterministic, so grading twice gives the same gradebook."""
+
 import hashlib
 
 

@@ -1,4 +1,5 @@
 """Find submissions and check that each one is a readable notebook with the right name."""
+
 from __future__ import annotations
 
 import json
@@ -10,10 +11,9 @@ from mlops_course.course import Course
 from mlops_course.errors import SubmissionError
 
 
-
-
-def read_submitted_notebook(course: Course, student: str, assignment: str,
-                            notebook: str) -> nbformat.NotebookNode:
+def read_submitted_notebook(
+    course: Course, student: str, assignment: str, notebook: str
+) -> nbformat.NotebookNode:
     folder = course.submission_dir(student, assignment)
     if not folder.is_dir():
         raise SubmissionError(f"no submission folder {folder.relative_to(course.root)}")
@@ -23,7 +23,8 @@ def read_submitted_notebook(course: Course, student: str, assignment: str,
         if others:
             raise SubmissionError(
                 f"wrong file name: found {', '.join(others)} but expected {notebook}.ipynb "
-                "(the notebook was renamed; submit it under its original name)")
+                "(the notebook was renamed; submit it under its original name)"
+            )
         raise SubmissionError(f"no notebook submitted: {notebook}.ipynb is missing")
     return read_notebook_file(path)
 
@@ -41,7 +42,8 @@ def read_notebook_file(path: Path) -> nbformat.NotebookNode:
     except json.JSONDecodeError as exc:
         raise SubmissionError(
             f"{path.name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
-            "the file was damaged, e.g. truncated while saving or edited outside Jupyter") from None
+            "the file was damaged, e.g. truncated while saving or edited outside Jupyter"
+        ) from None
     if not isinstance(raw, dict) or "cells" not in raw:
         raise SubmissionError(f"{path.name} is JSON but not a Jupyter notebook (no 'cells')")
     try:

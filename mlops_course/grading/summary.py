@@ -1,4 +1,5 @@
 """The summary table printed after grading."""
+
 from __future__ import annotations
 
 from mlops_course.grading.results import GradeResult

@@ -38,6 +38,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mlops_course.errors import BaseImageError
+from mlops_course.settings import cache_dir, env
 
 PUBLIC_IMAGE = "python:3.11-slim"
 LOCAL_IMAGE = "mlops-course/python-base:3.11-bookworm"
@@ -45,7 +46,7 @@ LOCAL_IMAGE = "mlops-course/python-base:3.11-bookworm"
 # (``org.mlops-course``): cleanup of a run must never remove the shared base.
 BASE_LABEL = "org.mlops-course.base-image"
 DEBIAN_SUITE = "bookworm"
-DEBIAN_MIRROR = os.environ.get("MLOPS_COURSE_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+DEBIAN_MIRROR = env("MLOPS_COURSE_DEBIAN_MIRROR") or "http://deb.debian.org/debian"
 PACKAGES = ["python3", "python3-pip", "python3-venv", "python-is-python3", "ca-certificates"]
 # What python:3.11-slim sets, as far as it applies to Debian's own python3.
 IMAGE_CHANGES = [
@@ -73,12 +74,6 @@ STRIP = [
     "usr/share/linda/*",
     "usr/lib/python3*/EXTERNALLY-MANAGED",
 ]
-
-
-def cache_dir() -> Path:
-    """Where the tarball of the made base image is kept (``$MLOPS_COURSE_CACHE``
-    or ``~/.cache/mlops-course``)."""
-    return Path(os.environ.get("MLOPS_COURSE_CACHE") or Path.home() / ".cache" / "mlops-course")
 
 
 def _tarball() -> Path:
@@ -147,13 +142,9 @@ def _trust_host_cas(rootfs: Path, log: Callable[[str], None]) -> int:
     """Copy into the image the CAs the host trusts beyond Debian's own (a TLS-inspecting
     proxy, a company CA), so that ``pip install`` in RUN steps works as on the host.
     Off with MLOPS_COURSE_TRUST_HOST_CAS=0. Returns the number of certificates added."""
-    host = Path(os.environ.get("MLOPS_COURSE_HOST_CA_BUNDLE", HOST_CA_BUNDLE))
+    host = Path(env("MLOPS_COURSE_HOST_CA_BUNDLE") or HOST_CA_BUNDLE)
     image_bundle = rootfs / "etc/ssl/certs/ca-certificates.crt"
-    if (
-        os.environ.get("MLOPS_COURSE_TRUST_HOST_CAS", "1") == "0"
-        or not host.is_file()
-        or not image_bundle.is_file()
-    ):
+    if env("MLOPS_COURSE_TRUST_HOST_CAS") == "0" or not host.is_file() or not image_bundle.is_file():
         return 0
     known = set(_pem_blocks(image_bundle.read_text()))
     extra = [block for block in _pem_blocks(host.read_text()) if block not in known]
@@ -280,7 +271,7 @@ def ensure_base_image(
     if own_client:
         client = docker.from_env(timeout=120)
     try:
-        override = os.environ.get("MLOPS_COURSE_BASE_IMAGE")
+        override = env("MLOPS_COURSE_BASE_IMAGE")
         if override:
             if _has_image(client, override):
                 return override
@@ -292,7 +283,7 @@ def ensure_base_image(
         if _has_image(client, LOCAL_IMAGE):
             return LOCAL_IMAGE
         if pull_timeout is None:
-            pull_timeout = float(os.environ.get("MLOPS_COURSE_PULL_TIMEOUT", "60"))
+            pull_timeout = float(env("MLOPS_COURSE_PULL_TIMEOUT") or 60)
         if pull_timeout > 0 and _try_pull(client, PUBLIC_IMAGE, pull_timeout, log):
             return PUBLIC_IMAGE
         with _build_lock():

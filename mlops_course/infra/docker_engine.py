@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from mlops_course.infra.parts import PartStatus
 
 INSTALL_HINT = (
     "Install and start a Docker engine: on Debian/Ubuntu `sudo apt-get install docker.io` "
@@ -12,19 +12,12 @@ INSTALL_HINT = (
 )
 
 
-@dataclass(frozen=True)
-class EngineStatus:
-    available: bool
-    message: str
-    version: str | None = None
-
-
-def engine_status(base_url: str | None = None, timeout: float = 5.0) -> EngineStatus:
+def engine_status(base_url: str | None = None, timeout: float = 5.0) -> PartStatus:
     """Ping the engine at ``base_url`` (default: DOCKER_HOST or the local socket)."""
     try:
         import docker
     except ImportError:
-        return EngineStatus(
+        return PartStatus(
             False,
             "The Docker SDK for Python is not installed: "
             "`pip install docker` (it is part of the course environment).",
@@ -40,15 +33,5 @@ def engine_status(base_url: str | None = None, timeout: float = 5.0) -> EngineSt
         client.close()
     except Exception as exc:  # the SDK raises several types for the same problem
         reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-        return EngineStatus(False, f"No Docker engine answers ({reason}). {INSTALL_HINT}")
-    return EngineStatus(True, f"Docker engine {version} answers.", version)
-
-
-def client_or_none(timeout: float = 60.0):
-    """A Docker client when an engine answers, else None (print the status message)."""
-    status = engine_status()
-    if not status.available:
-        return None
-    import docker
-
-    return docker.from_env(timeout=timeout)
+        return PartStatus(False, f"No Docker engine answers ({reason}). {INSTALL_HINT}")
+    return PartStatus(True, f"Docker engine {version} answers.", version)

@@ -1,5 +1,6 @@
-"""Facts about the current notebook run that helpers share: a unique run id, the
-labels every created resource carries, whether we are grading or in CI."""
+"""What a notebook run creates outside its folder (containers, images, networks,
+volumes) carries its run id in a label, so that it can be found and removed: by the
+notebook at its end, or by the grader after a submission that did not clean up."""
 
 from __future__ import annotations
 
@@ -31,11 +32,41 @@ def resource_labels(**extra: str) -> dict[str, str]:
     return labels
 
 
-def grading() -> bool:
-    """True while nbgrader autogrades (it sets NBGRADER_EXECUTION)."""
-    return os.environ.get("NBGRADER_EXECUTION") == "autograde"
+def remove_run_resources(client=None, run: str | None = None) -> dict[str, int]:
+    """Remove every container, network, volume and image labelled with this run
+    (``org.mlops-course.run=<run_id()>``); returns how many of each went."""
+    import docker
 
-
-def in_ci() -> bool:
-    """True in CI, where every system part must be present (nothing may skip)."""
-    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+    own = client is None
+    client = client or docker.from_env(timeout=120)
+    label = f"{COURSE_LABEL}.run={run or run_id()}"
+    removed = {"containers": 0, "networks": 0, "volumes": 0, "images": 0}
+    try:
+        for container in client.containers.list(all=True, filters={"label": label}):
+            try:
+                container.remove(force=True, v=True)
+                removed["containers"] += 1
+            except docker.errors.APIError:
+                pass
+        for network in client.networks.list(filters={"label": label}):
+            try:
+                network.remove()
+                removed["networks"] += 1
+            except docker.errors.APIError:
+                pass
+        for volume in client.volumes.list(filters={"label": label}):
+            try:
+                volume.remove(force=True)
+                removed["volumes"] += 1
+            except docker.errors.APIError:
+                pass
+        for image in client.images.list(all=True, filters={"label": label}):
+            try:
+                client.images.remove(image.id, force=True)
+                removed["images"] += 1
+            except docker.errors.APIError:  # already gone with a child image
+                pass
+    finally:
+        if own:
+            client.close()
+    return removed

@@ -8,11 +8,11 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from mlops_course import MODULES
 from mlops_course.reporting.assess import Attempt, CellScore, ClassResult, Resit, StudentInfo, evaluate
 from mlops_course.reporting.rubric import Rubric, course_goals, load_rubric
 from mlops_course.reporting.schedule import deadlines_from_gradebook
 from mlops_course.reporting.store import ResitEntry, open_gradebook, resits, tiao_flags, to_aware_utc
+from mlops_course.settings import MODULES
 
 
 def course_modules(course, gb=None) -> list[str]:

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from mlops_course.reporting.assess import ClassResult
+from mlops_course.settings import TIMEZONE
 
 LEVEL_COLORS = ["#d7301f", "#fdae61", "#a6d96a", "#1a9641"]  # nyp, proficient, advanced, expert
 NOT_ASSESSED = "#e0e0e0"
@@ -466,7 +467,7 @@ def cmd_report(args) -> int:
     course = Course.find(getattr(args, "course", None))
     as_of = datetime.fromisoformat(args.as_of) if args.as_of else None
     if as_of is not None and as_of.tzinfo is None:
-        as_of = as_of.replace(tzinfo=ZoneInfo("Europe/Brussels"))
+        as_of = as_of.replace(tzinfo=ZoneInfo(TIMEZONE))
     result = load_class(course, load_rubric(args.rubric, course=course), as_of=as_of)
     paths = write_report(result, args.out or course.exports)
     for kind, path in paths.items():

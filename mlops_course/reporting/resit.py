@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -34,6 +33,7 @@ from mlops_course.reporting.assess import OPEN, ModuleResult
 from mlops_course.reporting.collect import attempt_from_submission, attempt_to_json, load_class, read_ledger
 from mlops_course.reporting.rubric import load_rubric
 from mlops_course.reporting.store import ResitEntry, open_gradebook, to_naive_utc, utcnow_naive
+from mlops_course.settings import TIMEZONE
 
 
 def why(result: ModuleResult, rubric) -> str:
@@ -144,22 +144,15 @@ def _deadline(text: str) -> datetime:
         day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-    return datetime.combine(day, time(23, 59, 59), tzinfo=ZoneInfo("Europe/Brussels"))
+    return datetime.combine(day, time(23, 59, 59), tzinfo=ZoneInfo(TIMEZONE))
 
 
 def cmd_resit(args) -> int:
     from mlops_course.course import Course
 
-    try:
-        out = prepare_resit(
-            Course.find(getattr(args, "course", None)),
-            args.student,
-            deadline=args.deadline,
-            dry_run=args.dry_run,
-        )
-    except (ResitError, FileNotFoundError) as exc:
-        print(f"resit: {exc}", file=sys.stderr)
-        return 2
+    out = prepare_resit(
+        Course.find(getattr(args, "course", None)), args.student, deadline=args.deadline, dry_run=args.dry_run
+    )
     if not out["modules"]:
         print(f"{args.student}: no module to resit (every delivered module is proficient)")
         return 0

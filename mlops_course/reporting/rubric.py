@@ -11,16 +11,14 @@ from pathlib import Path
 
 import yaml
 
-from mlops_course import LEARNING_GOALS
 from mlops_course.errors import RubricError
+from mlops_course.settings import LEARNING_GOALS, TIMEZONE, data_file
 
 TECHNICAL = "technical"
 REPORTING = "reporting"
 NYP = "not_yet_proficient"
 PROFICIENT = "proficient"
 UNMAPPED = "unmapped"
-
-DEFAULT_RUBRIC = Path(__file__).resolve().parents[2] / "rubric.yaml"
 
 
 @dataclass(frozen=True)
@@ -139,7 +137,7 @@ class Rubric:
     # demos and schedule
     @property
     def timezone(self) -> str:
-        return self.demos.get("timezone", "Europe/Brussels")
+        return self.demos.get("timezone", TIMEZONE)
 
     @property
     def module_weeks(self) -> dict[str, int]:
@@ -147,7 +145,7 @@ class Rubric:
 
 
 def find_rubric(course=None) -> Path:
-    """The course's rubric.yaml (course root, else the one beside this package)."""
+    """The course's rubric.yaml (in the course folder, else the one the package ships)."""
     if course is None:
         try:
             from mlops_course.course import Course
@@ -157,7 +155,7 @@ def find_rubric(course=None) -> Path:
             course = None
     if course is not None and (Path(course.root) / "rubric.yaml").is_file():
         return Path(course.root) / "rubric.yaml"
-    return DEFAULT_RUBRIC
+    return data_file("rubric.yaml")
 
 
 def load_rubric(path: str | Path | None = None, course=None) -> Rubric:

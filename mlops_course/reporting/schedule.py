@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from mlops_course.reporting.rubric import Rubric, load_rubric
+from mlops_course.settings import TIMEZONE
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def build_schedule(
     return result
 
 
-def local_week(moment: datetime, tz: str = "Europe/Brussels") -> tuple[int, int]:
+def local_week(moment: datetime, tz: str = TIMEZONE) -> tuple[int, int]:
     """(ISO year, ISO week) of an instant in local time; weeks run Monday-Sunday."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)

@@ -20,6 +20,9 @@ from pathlib import Path
 from sqlalchemy import Boolean, Column, DateTime, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import declarative_base
 
+from mlops_course.errors import GradebookMissing
+from mlops_course.settings import COURSE_ID
+
 Base = declarative_base()
 
 
@@ -80,10 +83,10 @@ def open_gradebook(course_or_url, *, create: bool = False):
     db_url = getattr(course_or_url, "db_url", course_or_url)
     _alembic_on_path()
     if not create and not gradebook_exists(db_url):
-        raise FileNotFoundError(
+        raise GradebookMissing(
             f"no gradebook at {db_url}: import a roster first (mlops-course roster import FILE.csv)"
         )
-    gb = Gradebook(db_url, course_id=os.environ.get("MLOPS_COURSE_ID", "mlops-course"))
+    gb = Gradebook(db_url, course_id=getattr(course_or_url, "course_id", COURSE_ID))
     try:
         if create:
             Base.metadata.create_all(bind=gb.engine)

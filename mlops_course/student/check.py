@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlops_course.errors import NotebookMissing
+
 
 @dataclass
 class CheckResult:
@@ -67,7 +69,7 @@ def check_notebook(path: str | os.PathLike, timeout: int = 300, fast: bool = Tru
 
     path = Path(path).resolve()
     if not path.is_file():
-        raise FileNotFoundError(f"no notebook at {path}")
+        raise NotebookMissing(f"no notebook at {path}")
     from mlops_course.grading.submissions import read_notebook_file
 
     nb = read_notebook_file(path)

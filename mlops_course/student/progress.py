@@ -17,7 +17,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from mlops_course import MODULES
+from mlops_course.settings import MODULES
 
 NOT_STARTED, IN_PROGRESS, READY = "not started", "in progress", "ready to submit"
 STUB_CODE = "raise NotImplementedError"

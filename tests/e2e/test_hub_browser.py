@@ -40,7 +40,7 @@ import pytest
 import requests
 
 from mlops_course import hub
-from mlops_course.infra.resources import in_ci
+from mlops_course.settings import in_ci
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "hub"

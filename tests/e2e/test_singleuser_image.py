@@ -17,7 +17,7 @@ import os
 import pytest
 
 from mlops_course import hub
-from mlops_course.infra.resources import in_ci
+from mlops_course.settings import in_ci
 
 PROFILE = os.environ.get("MLOPS_HUB_IMAGE_PROFILE", "light")
 TAG = f"mlops-course/singleuser:ci-{PROFILE}"

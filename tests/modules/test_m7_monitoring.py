@@ -16,9 +16,10 @@ import yaml
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.parser import text_string_to_metric_families
 
-from mlops_course.infra.resources import in_ci
+from mlops_course.infra.processes import free_port
 from mlops_course.labs.monitoring import drift, model_server
 from mlops_course.labs.monitoring import prometheus as pl
+from mlops_course.settings import in_ci
 
 ASSIGNMENT = "m7_monitoring"
 SOURCE = Path(__file__).resolve().parents[2] / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
@@ -235,7 +236,7 @@ def test_prometheus_with_a_bad_config_fails_fast_with_its_log(tools):
 
 
 def test_wait_for_targets_times_out_with_a_hint(tools):
-    port = pl.free_port()  # nobody listens there
+    port = free_port()  # nobody listens there
     with pl.PrometheusServer(pl.scrape_config(f"127.0.0.1:{port}")) as prometheus:
         with pytest.raises(TimeoutError, match="hint"):
             prometheus.wait_for_targets(timeout=2)

@@ -29,7 +29,6 @@ def graded_example_class(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("example-class")
     shutil.copy(ROOT / "nbgrader_config.py", root)
-    shutil.copy(ROOT / "rubric.yaml", root)
     shutil.copytree(ROOT / "source" / MODULE, root / "source" / MODULE)
     shutil.copytree(ROOT / "examples", root / "examples")
     course = Course(root)

@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 from reporting_fixtures import AFTER_ALL_DEADLINES, build_known_class, rubric_with_weeks
 
-from mlops_course.infra.resources import in_ci
 from mlops_course.reporting import assess, report
 from mlops_course.reporting.collect import load_class
 from mlops_course.reporting.rubric import CellGoal
+from mlops_course.settings import in_ci
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 

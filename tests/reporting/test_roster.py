@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
-
 import pytest
 
-from mlops_course.reporting import roster
+from mlops_course import cli
 from mlops_course.reporting.roster import RosterError, import_roster, parse_roster
 from mlops_course.reporting.store import open_gradebook, tiao_flags
 
@@ -115,18 +113,13 @@ def test_cli_exit_code_and_message(tmp_path, monkeypatch, capsys):
     (tmp_path / "source").mkdir()
     (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n")
     monkeypatch.delenv("MLOPS_COURSE_DB_URL", raising=False)
-    parser = argparse.ArgumentParser()
-    roster.register(parser.add_subparsers())
-    args = parser.parse_args(["roster", "import", str(write(tmp_path, GOOD + "x,,bad,no\n"))])
-    args.course = str(tmp_path)
-    assert args.func(args) == 2
+    bad = write(tmp_path, GOOD + "x,,bad,no\n")
+    assert cli.main(["--course", str(tmp_path), "roster", "import", str(bad)]) == 2
     err = capsys.readouterr().err
     assert ":5: name is empty" in err and ":5: email 'bad'" in err
     assert (
         not (tmp_path / "gradebook.db").exists()
         or students(f"sqlite:///{tmp_path / 'gradebook.db'}")[0] == {}
     )
-    args = parser.parse_args(["roster", "import", str(write(tmp_path, GOOD))])
-    args.course = str(tmp_path)
-    assert args.func(args) == 0
+    assert cli.main(["--course", str(tmp_path), "roster", "import", str(write(tmp_path, GOOD))]) == 0
     assert "3 added" in capsys.readouterr().out

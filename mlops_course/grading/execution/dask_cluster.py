@@ -33,6 +33,7 @@ normally. Without the sandbox, one notebook runs per worker process at a time (t
 sets environment variables for its kernel), even on workers with several threads.
 
 dask/distributed are imported only when a run starts: the local path never pays for them."""
+
 from __future__ import annotations
 
 import io
@@ -42,19 +43,18 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
+from mlops_course.errors import DaskSetupError
 from mlops_course.grading.execution import run_notebook
 from mlops_course.grading.execution.local_pool import ExecutionJob
-from mlops_course.errors import DaskSetupError
 
 LOCAL = "local"
-KILLED_REASON = ("the grading worker was killed while running this notebook; "
-                 "does the notebook kill its parent process?")
+KILLED_REASON = (
+    "the grading worker was killed while running this notebook; does the notebook kill its parent process?"
+)
 SHIP_LIMIT = 200 * 1024 * 1024  # a working folder bigger than this is not sent over the network
-
-
 
 
 # -- on the worker ---------------------------------------------------------------------
@@ -72,12 +72,20 @@ def _sandboxed(job: dict, sandbox: dict) -> dict:
     settings = (tuple(sorted(sandbox["limits"].items())), sandbox["docker_socket"])
     with _ONE_AT_A_TIME:  # building the image once, not once per thread
         if settings not in _SANDBOXES:
-            _SANDBOXES[settings] = SandboxExecutor(1, Limits(**sandbox["limits"]), sandbox["docker_socket"],
-                                                   log=lambda line: None)
-    return _SANDBOXES[settings].execute(ExecutionJob(
-        key=job.get("key", ""), input=Path(job["input"]), output=Path(job["output"]),
-        workdir=Path(job["workdir"]), cell_timeout=job["cell_timeout"], wall_clock=job["wall_clock"],
-        env=job.get("env", {})))
+            _SANDBOXES[settings] = SandboxExecutor(
+                1, Limits(**sandbox["limits"]), sandbox["docker_socket"], log=lambda line: None
+            )
+    return _SANDBOXES[settings].execute(
+        ExecutionJob(
+            key=job.get("key", ""),
+            input=Path(job["input"]),
+            output=Path(job["output"]),
+            workdir=Path(job["workdir"]),
+            cell_timeout=job["cell_timeout"],
+            wall_clock=job["wall_clock"],
+            env=job.get("env", {}),
+        )
+    )
 
 
 def _execute_shared(job: dict, sandbox: dict | None = None) -> dict:
@@ -99,8 +107,12 @@ def _execute_shipped(job: dict, archive: bytes, sandbox: dict | None = None) -> 
             os.chmod(tmp, 0o755)
             for path in [workdir, *workdir.rglob("*")]:
                 os.chmod(path, 0o755 if path.is_dir() else 0o644)
-        local = dict(job, input=str(Path(tmp) / "input" / Path(job["input"]).name), workdir=str(workdir),
-                     output=str(Path(tmp) / "out" / "executed.ipynb"))
+        local = dict(
+            job,
+            input=str(Path(tmp) / "input" / Path(job["input"]).name),
+            workdir=str(workdir),
+            output=str(Path(tmp) / "out" / "executed.ipynb"),
+        )
         outcome = _execute_shared(local, sandbox)
         output = Path(local["output"])
         if output.is_file():
@@ -114,6 +126,7 @@ def _sees(path: str) -> bool:
 
 # -- in the grading process ----------------------------------------------------------------
 
+
 def _pack(job: ExecutionJob) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
@@ -123,8 +136,10 @@ def _pack(job: ExecutionJob) -> bytes:
         tar.add(job.input, arcname=f"input/{Path(job.input).name}", recursive=False)
     data = buffer.getvalue()
     if len(data) > SHIP_LIMIT:
-        raise DaskSetupError(f"the working folder of {job.key} is {len(data) >> 20} MB compressed: "
-                             "too big to send to a worker; put the course folder on shared storage")
+        raise DaskSetupError(
+            f"the working folder of {job.key} is {len(data) >> 20} MB compressed: "
+            "too big to send to a worker; put the course folder on shared storage"
+        )
     return data
 
 
@@ -138,6 +153,7 @@ def _write_output(job: ExecutionJob, data: bytes) -> None:
 
 def _failed(exc: BaseException) -> dict:
     from distributed.scheduler import KilledWorker
+
     if isinstance(exc, KilledWorker):
         return {"status": "failed", "reason": KILLED_REASON}
     return {"status": "failed", "reason": f"execution failed: {type(exc).__name__}: {exc}"[:500]}
@@ -147,9 +163,17 @@ class DaskExecutor:
     """Run jobs on a Dask cluster; ``run(jobs, on_done)`` calls ``on_done(job, outcome)``
     in this process as each job finishes (same contract as ``LocalExecutor``)."""
 
-    def __init__(self, scheduler: str, workers: int = 1, transfer: str | None = None,
-                 connect_timeout: float = 30, sandbox: bool = True, limits=None,
-                 docker_socket: bool = False, no_worker_timeout: float = 600):
+    def __init__(
+        self,
+        scheduler: str,
+        workers: int = 1,
+        transfer: str | None = None,
+        connect_timeout: float = 30,
+        sandbox: bool = True,
+        limits=None,
+        docker_socket: bool = False,
+        no_worker_timeout: float = 600,
+    ):
         transfer = transfer or os.environ.get("MLOPS_COURSE_DASK_TRANSFER") or "auto"
         if transfer not in {"auto", "shared", "ship"}:
             raise ValueError(f"transfer must be auto, shared or ship, not {transfer!r}")
@@ -167,6 +191,7 @@ class DaskExecutor:
             from dataclasses import asdict
 
             from mlops_course.grading.execution.sandbox import Limits
+
             self.sandbox = {"limits": asdict(limits or Limits()), "docker_socket": bool(docker_socket)}
 
     # cluster and client
@@ -176,10 +201,16 @@ class DaskExecutor:
 
         # as the local pool: a job whose worker dies gets one second chance; a worker
         # holds only the job it runs, so a dying worker takes no queued job with it
-        with dask.config.set({"distributed.scheduler.allowed-failures": 1,
-                              "distributed.scheduler.worker-saturation": 1.0}):
-            return LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                dashboard_address="127.0.0.1:0", host="127.0.0.1")
+        with dask.config.set(
+            {"distributed.scheduler.allowed-failures": 1, "distributed.scheduler.worker-saturation": 1.0}
+        ):
+            return LocalCluster(
+                n_workers=self.workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address="127.0.0.1:0",
+                host="127.0.0.1",
+            )
 
     def _client(self):
         from distributed import Client
@@ -200,13 +231,19 @@ class DaskExecutor:
         try:
             seen = client.run(_sees, str(first.input))
         except Exception as exc:  # e.g. ModuleNotFoundError: mlops_course is not installed there
-            raise DaskSetupError(f"the Dask workers cannot run the grading code ({type(exc).__name__}: "
-                                 f"{str(exc)[:200]}): they must run the course's grading environment "
-                                 "(the same image/venv as this machine)") from None
+            raise DaskSetupError(
+                f"the Dask workers cannot run the grading code ({type(exc).__name__}: "
+                f"{str(exc)[:200]}): they must run the course's grading environment "
+                "(the same image/venv as this machine)"
+            ) from None
         if self.sandbox is None and any(n > 1 for n in client.nthreads().values()):
             import warnings
-            warnings.warn("some Dask workers have several threads; each runs one notebook at a time: "
-                          "start workers with --nthreads 1 (and more processes with --nworkers)")
+
+            warnings.warn(
+                "some Dask workers have several threads; each runs one notebook at a time: "
+                "start workers with --nthreads 1 (and more processes with --nworkers)",
+                stacklevel=2,
+            )
         if self.transfer != "auto":
             return self.transfer
         # no worker yet (an adaptive cluster scaling up): assume nothing is shared
@@ -222,8 +259,9 @@ class DaskExecutor:
         else:
             self._empty_since = self._empty_since or time.monotonic()
             if time.monotonic() - self._empty_since > self.no_worker_timeout:
-                raise DaskSetupError(f"the Dask cluster at {self.scheduler} has had no worker for "
-                                     f"{self.no_worker_timeout:g} s")
+                raise DaskSetupError(
+                    f"the Dask cluster at {self.scheduler} has had no worker for {self.no_worker_timeout:g} s"
+                )
         return max(1, threads)
 
     def run(self, jobs: Iterable[ExecutionJob], on_done: Callable[[ExecutionJob, dict], None]) -> None:

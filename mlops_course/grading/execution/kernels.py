@@ -1,5 +1,9 @@
-"""A Jupyter kernel that runs in a grading sandbox container, driven from this process.
+"""The kernels graded notebooks run on; the grader picks one by type.
 
+``LocalKernel``: a kernel process on this machine (``--no-sandbox``, the local pool,
+Dask without the sandbox), its sockets Unix sockets in a private folder.
+
+``ContainerKernel``: a kernel in a grading sandbox container, driven from this process.
 Only the kernel (the process that runs student code) is in the container; the
 notebook client (nbclient) stays in the grader, so each submission costs one
 container and one kernel start, nothing more. The container has no network: the
@@ -12,21 +16,70 @@ environment and the job's own files.
 kills are container signals, the kernel's exit is the container's exit (watched
 by one thread, no polling), and cleaning up removes the container.
 """
+
 from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import signal
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
+from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 
-from mlops_course.grading.execution.run_notebook import LocalKernel
-from mlops_course.grading.execution.sandbox import JOB_DIR, WORK_DIR
+# Inside a sandbox container, apart from the environment's own paths (a checkout under
+# /work must not appear inside the student's working folder).
+JOB_DIR = "/sandbox/job"  # the job's working folder, mounted read-only
+WORK_DIR = "/sandbox/work"  # its size-capped copy, where the kernel runs
+KERNEL_DIR = "/kernel"  # the socket folder
 
-KERNEL_DIR = "/kernel"            # where the socket folder is mounted inside
+
+def kill_tree(pid: int | None) -> None:
+    if not pid:
+        return
+    import psutil
+
+    try:
+        parent = psutil.Process(pid)
+        procs = parent.children(recursive=True) + [parent]
+    except psutil.NoSuchProcess:
+        return
+    for proc in procs:
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(procs, timeout=10)
+
+
+class LocalKernel(AsyncKernelManager):
+    """A kernel whose sockets are Unix sockets in a private folder: kernels that several
+    workers start at once cannot race for the same TCP port, and no other user of the
+    machine can reach them. ``remove()`` deletes the folder."""
+
+    def __init__(self, **kwargs):
+        self.private = Path(tempfile.mkdtemp(prefix="mlops-kernel-"))  # 0700
+        self.sockets = self.private / "k"
+        self.sockets.mkdir()
+        super().__init__(
+            kernel_name="python3",
+            transport="ipc",
+            ip=str(self.sockets / "ipc"),
+            connection_file=str(self.sockets / "kernel.json"),
+            transport_encryption="disabled",
+            **kwargs,
+        )
+
+    def remove(self) -> None:
+        shutil.rmtree(self.private, ignore_errors=True)
+
+    def stop_everything(self) -> None:
+        """Kill the kernel process and every process it started."""
+        kill_tree(getattr(self.provisioner, "pid", None))
 
 
 class ContainerProvisioner(LocalProvisioner):
@@ -53,13 +106,16 @@ class ContainerProvisioner(LocalProvisioner):
         inside_file.chmod(0o644)  # read by the unprivileged kernel; the folder above is private
         command = [f"{KERNEL_DIR}/{inside_file.name}" if arg == km.connection_file else arg for arg in cmd]
         client, options = self.spec["client"], dict(self.spec["options"])
-        options["volumes"] = {**options["volumes"],
-                              str(Path(km.connection_file).parent): {"bind": KERNEL_DIR, "mode": "rw"}}
+        options["volumes"] = {
+            **options["volumes"],
+            str(Path(km.connection_file).parent): {"bind": KERNEL_DIR, "mode": "rw"},
+        }
         # The job's files are copied into the size-capped working copy; sockets are made
         # connectable by the grader's user (umask 0).
         shell = f'umask 0 && cp -R {JOB_DIR}/. {WORK_DIR}/ && cd {WORK_DIR} && exec "$@"'
-        self.container = client.containers.create(self.spec["image"], ["/bin/sh", "-c", shell, "kernel", *command],
-                                                  **options)
+        self.container = client.containers.create(
+            self.spec["image"], ["/bin/sh", "-c", shell, "kernel", *command], **options
+        )
         self._exited = threading.Event()
         self.container.start()
         threading.Thread(target=self._watch, daemon=True).start()
@@ -137,7 +193,7 @@ class ContainerProvisioner(LocalProvisioner):
         return 1.0  # the container is thrown away anyway
 
 
-class ContainerKernelManager(LocalKernel):
+class ContainerKernel(LocalKernel):
     """A kernel that runs in a sandbox container; its socket folder (private on this
     machine) is mounted into the container."""
 
@@ -154,8 +210,9 @@ class ContainerKernelManager(LocalKernel):
 
     async def _async_pre_start_kernel(self, **kw: Any):
         if self.provisioner is None:
-            self.provisioner = ContainerProvisioner(kernel_id=self.kernel_id or "sandbox",
-                                                    kernel_spec=self.kernel_spec, parent=self)
+            self.provisioner = ContainerProvisioner(
+                kernel_id=self.kernel_id or "sandbox", kernel_spec=self.kernel_spec, parent=self
+            )
             self.provisioner.spec = self.spec
         kw.pop("env", None)  # the container gets the job's environment, never this machine's
         return await super()._async_pre_start_kernel(**kw)
@@ -169,6 +226,11 @@ class ContainerKernelManager(LocalKernel):
     def oom_killed(self) -> bool:
         """Whether the container's memory limit stopped something in it."""
         return bool(getattr(self.provisioner, "oom_killed", False))
+
+    def stop_everything(self) -> None:
+        """Kill the container: the kernel and everything it started."""
+        if self.provisioner is not None:
+            self.provisioner.kill_now()
 
     def remove(self) -> None:
         """Remove the container and the socket folder."""

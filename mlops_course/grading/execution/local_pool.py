@@ -4,14 +4,15 @@ Each worker imports the execution code once and runs one notebook at a time (a f
 kernel per notebook, limits in ``run_notebook``). If student code kills its worker,
 the pool is rebuilt and the unfinished jobs run again once; a job that breaks the
 pool twice is reported as failed."""
+
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 from mlops_course.grading.execution import run_notebook
 
@@ -27,8 +28,14 @@ class ExecutionJob:
     env: dict
 
     def to_dict(self) -> dict:
-        return {"input": str(self.input), "output": str(self.output), "workdir": str(self.workdir),
-                "cell_timeout": self.cell_timeout, "wall_clock": self.wall_clock, "env": self.env}
+        return {
+            "input": str(self.input),
+            "output": str(self.output),
+            "workdir": str(self.workdir),
+            "cell_timeout": self.cell_timeout,
+            "wall_clock": self.wall_clock,
+            "env": self.env,
+        }
 
 
 def _run(job: dict) -> dict:
@@ -67,7 +74,10 @@ class LocalExecutor:
                         broken.append(job)
                         continue
                     except Exception as exc:
-                        outcome = {"status": "failed", "reason": f"execution failed: {type(exc).__name__}: {exc}"}
+                        outcome = {
+                            "status": "failed",
+                            "reason": f"execution failed: {type(exc).__name__}: {exc}",
+                        }
                     on_done(job, outcome)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -76,6 +86,11 @@ class LocalExecutor:
     def run(self, jobs: Iterable[ExecutionJob], on_done: Callable[[ExecutionJob, dict], None]) -> None:
         for job in self._run_pool(list(jobs), self.workers, on_done):
             if self._run_pool([job], 1, on_done):
-                on_done(job, {"status": "failed",
-                              "reason": "the grading worker was killed while running this notebook; "
-                                        "does the notebook kill its parent process?"})
+                on_done(
+                    job,
+                    {
+                        "status": "failed",
+                        "reason": "the grading worker was killed while running this notebook; "
+                        "does the notebook kill its parent process?",
+                    },
+                )

@@ -8,14 +8,13 @@ Limits: nbgrader's per-cell timeout (the cell is interrupted, the notebook goes 
 and a whole-notebook wall clock (the kernel and everything it started are killed).
 When the kernel dies, every grade cell that did not run gets an error output, so
 that it cannot score (nbgrader counts a test cell without error as passed)."""
+
 from __future__ import annotations
 
 import atexit
 import json
 import os
-import shutil
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -26,10 +25,11 @@ from pathlib import Path
 sys.modules.setdefault("rfc3987_syntax", None)
 
 import nbformat  # noqa: E402  (after the line above)
-from jupyter_client.manager import AsyncKernelManager  # noqa: E402
 from nbclient import NotebookClient  # noqa: E402
 from nbclient.exceptions import DeadKernelError  # noqa: E402
 from nbformat.v4 import new_output  # noqa: E402
+
+from mlops_course.grading.execution.kernels import LocalKernel  # noqa: E402
 
 NOT_RUN = "NotExecuted"
 
@@ -39,8 +39,9 @@ def mark_unexecuted_grade_cells(nb, reason: str) -> int:
     for cell in nb.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if cell.cell_type == "code" and meta.get("grade") and cell.get("execution_count") is None:
-            cell.outputs = [new_output("error", ename=NOT_RUN, evalue=reason,
-                                       traceback=[f"{NOT_RUN}: {reason}"])]
+            cell.outputs = [
+                new_output("error", ename=NOT_RUN, evalue=reason, traceback=[f"{NOT_RUN}: {reason}"])
+            ]
             marked += 1
     return marked
 
@@ -50,30 +51,10 @@ def timed_out_cells(nb) -> list[str]:
     for index, cell in enumerate(nb.cells):
         for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
             if output.get("output_type") == "error" and output.get("ename") == "CellTimeoutError":
-                names.append(cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell {index + 1}")
+                names.append(
+                    cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell {index + 1}"
+                )
     return names
-
-
-def kernel_pid(executor) -> int | None:
-    provisioner = getattr(getattr(executor, "km", None), "provisioner", None)
-    return getattr(provisioner, "pid", None)
-
-
-def kill_tree(pid: int | None) -> None:
-    if not pid:
-        return
-    import psutil
-    try:
-        parent = psutil.Process(pid)
-        procs = parent.children(recursive=True) + [parent]
-    except psutil.NoSuchProcess:
-        return
-    for proc in procs:
-        try:
-            proc.kill()
-        except psutil.NoSuchProcess:
-            pass
-    psutil.wait_procs(procs, timeout=10)
 
 
 class WallClock:
@@ -101,28 +82,8 @@ class WallClock:
 
 def stop_kernel(executor) -> None:
     """Kill the kernel and everything it started, wherever it runs."""
-    provisioner = getattr(getattr(executor, "km", None), "provisioner", None)
-    if hasattr(provisioner, "kill_now"):  # a sandbox container (container_kernel)
-        provisioner.kill_now()
-    else:
-        kill_tree(kernel_pid(executor))
-
-
-class LocalKernel(AsyncKernelManager):
-    """A kernel whose sockets are Unix sockets in a private folder: kernels that several
-    workers start at once cannot race for the same TCP port, and no other user of the
-    machine can reach them. ``remove()`` deletes the folder."""
-
-    def __init__(self, **kwargs):
-        self.private = Path(tempfile.mkdtemp(prefix="mlops-kernel-"))  # 0700
-        self.sockets = self.private / "k"
-        self.sockets.mkdir()
-        super().__init__(kernel_name="python3", transport="ipc", ip=str(self.sockets / "ipc"),
-                         connection_file=str(self.sockets / "kernel.json"), transport_encryption="disabled",
-                         **kwargs)
-
-    def remove(self) -> None:
-        shutil.rmtree(self.private, ignore_errors=True)
+    if isinstance(executor.km, LocalKernel):  # always one of ours: see execute()
+        executor.km.stop_everything()
 
 
 def release_client(executor) -> None:
@@ -142,9 +103,15 @@ def _record_error_reply(cell=None, execute_reply=None, **_):
         return
     if any(o.get("output_type") == "error" and o.get("ename") == content.get("ename") for o in cell.outputs):
         return
-    cell.outputs.append(new_output("error", ename=content.get("ename", "Error"), evalue=content.get("evalue", ""),
-                                   traceback=content.get("traceback") or
-                                   ["ERROR: An error occurred while showtraceback was disabled"]))
+    cell.outputs.append(
+        new_output(
+            "error",
+            ename=content.get("ename", "Error"),
+            evalue=content.get("evalue", ""),
+            traceback=content.get("traceback")
+            or ["ERROR: An error occurred while showtraceback was disabled"],
+        )
+    )
 
 
 KERNEL_ARGUMENTS = ("--HistoryManager.hist_file=:memory:",)
@@ -161,8 +128,11 @@ class CappedNotebookClient(NotebookClient):
 
     def output(self, outs, msg, display_id, cell_index):
         content = msg.get("content", {})
-        size = len(str(content.get("text", ""))) + sum(len(str(v)) for v in content.get("data", {}).values()) \
+        size = (
+            len(str(content.get("text", "")))
+            + sum(len(str(v)) for v in content.get("data", {}).values())
             + sum(len(str(line)) for line in content.get("traceback", []))
+        )
         if self.kept_bytes + size > MAX_OUTPUT_BYTES and msg.get("msg_type") != "error":
             if not self.truncated:
                 self.truncated = True
@@ -177,13 +147,21 @@ def make_client(nb, job: dict, km=None):
     interrupts the cell and goes on, errors allowed, history in memory). ``km``: the
     kernel to run it on (a ``LocalKernel``, or a sandbox container's)."""
     return CappedNotebookClient(
-        nb, km=km, timeout=job["cell_timeout"], kernel_name="python3", allow_errors=True,
+        nb,
+        km=km,
+        timeout=job["cell_timeout"],
+        kernel_name="python3",
+        allow_errors=True,
         interrupt_on_timeout=True,
-        error_on_timeout={"ename": "CellTimeoutError", "evalue": "",
-                          "traceback": ["CellTimeoutError: No reply from kernel before timeout"]},
+        error_on_timeout={
+            "ename": "CellTimeoutError",
+            "evalue": "",
+            "traceback": ["CellTimeoutError: No reply from kernel before timeout"],
+        },
         # a slow answer from a busy kernel is not the student's fault: wait longer for
         # outputs than nbgrader's 4 s, and never abort the whole notebook for it
-        iopub_timeout=20, raise_on_iopub_timeout=False,
+        iopub_timeout=20,
+        raise_on_iopub_timeout=False,
         extra_arguments=list(KERNEL_ARGUMENTS),
         on_cell_executed=_record_error_reply,
         on_notebook_start=getattr(km, "kernel_ready", None),
@@ -226,9 +204,11 @@ def execute(job: dict, kernel_manager=None) -> dict:
                 stop_kernel(executor)
                 release_client(executor)
     except DeadKernelError:
-        outcome = {"status": "kernel_died",
-                   "reason": "the kernel died while running the notebook (a crash, os._exit, or "
-                             "running out of memory); the cells after that did not run"}
+        outcome = {
+            "status": "kernel_died",
+            "reason": "the kernel died while running the notebook (a crash, os._exit, or "
+            "running out of memory); the cells after that did not run",
+        }
     except Exception as exc:  # e.g. a kernel that never starts, or one killed mid-reply
         outcome = {"status": "failed", "reason": f"execution failed: {type(exc).__name__}: {exc}"[:500]}
     finally:
@@ -243,10 +223,12 @@ def execute(job: dict, kernel_manager=None) -> dict:
             else:
                 os.environ[key] = value
     if clock is not None and clock.fired:
-        outcome = {"status": "wall_clock",
-                   "reason": f"the notebook ran longer than the {job.get('wall_clock')} s limit for a "
-                             "whole notebook and was stopped (an endless loop or very slow code?); "
-                             "the cells after that did not run"}
+        outcome = {
+            "status": "wall_clock",
+            "reason": f"the notebook ran longer than the {job.get('wall_clock')} s limit for a "
+            "whole notebook and was stopped (an endless loop or very slow code?); "
+            "the cells after that did not run",
+        }
     if outcome["status"] != "executed":
         mark_unexecuted_grade_cells(nb, outcome["reason"])
     limit_outputs(nb)
@@ -273,15 +255,18 @@ def limit_outputs(nb, max_lines: int = 1000, max_chars: int = 100_000, max_trace
                     continue
                 text = output.text.split("\n")
                 if lines + len(text) > max_lines:
-                    text = text[:max_lines - lines - 1] + ["... Output truncated ..."]
+                    text = text[: max_lines - lines - 1] + ["... Output truncated ..."]
                 lines += len(text)
                 output.text = "\n".join(text)
                 if len(output.text) > max_chars:
                     output.text = output.text[:max_chars] + "\n... Output truncated ..."
             elif output.output_type == "error" and len(output.traceback) > max_traceback:
                 start = max_traceback // 2
-                output.traceback = (output.traceback[:start] + ["... Traceback truncated ..."]
-                                    + output.traceback[-(max_traceback - start - 1):])
+                output.traceback = (
+                    output.traceback[:start]
+                    + ["... Traceback truncated ..."]
+                    + output.traceback[-(max_traceback - start - 1) :]
+                )
             kept.append(output)
         cell.outputs = kept
 

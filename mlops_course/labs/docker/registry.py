@@ -19,7 +19,6 @@ import atexit
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -28,6 +27,7 @@ import urllib.request
 from pathlib import Path
 
 from mlops_course.errors import RegistryError
+from mlops_course.infra.processes import free_port, stop_process
 
 BINARY_CANDIDATES = ("docker-registry", "registry")
 INSTALL_HINT = (
@@ -63,13 +63,6 @@ def find_binary() -> str | None:
         if path:
             return path
     return None
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port free on ``host`` right now (the kernel picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 def _get_json(url: str, timeout: float = 5.0):
@@ -200,13 +193,7 @@ class LocalRegistry(RemoteRegistry):
         )
 
     def _kill(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        stop_process(self.process, timeout=5)
         self.process = None
 
     def stop(self) -> None:

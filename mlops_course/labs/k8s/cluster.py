@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlops_course.infra.parts import PartStatus
 from mlops_course.infra.resources import run_id
 
 NO_CLUSTER_HINT = (
@@ -23,13 +23,6 @@ NO_CLUSTER_HINT = (
     "check `kubectl get nodes`, and run the notebook again; the kubeconfig is read from "
     "$KUBECONFIG or ~/.kube/config."
 )
-
-
-@dataclass(frozen=True)
-class ClusterStatus:
-    available: bool
-    message: str
-    version: str | None = None
 
 
 def kubeconfig_path() -> Path | None:
@@ -51,15 +44,15 @@ def _api_client(path: Path):
     return client.ApiClient(configuration)
 
 
-def cluster_status(timeout: float = 5.0) -> ClusterStatus:
+def cluster_status(timeout: float = 5.0) -> PartStatus:
     """Is a cluster configured and answering? Never raises."""
     path = kubeconfig_path()
     if path is None:
-        return ClusterStatus(False, NO_CLUSTER_HINT)
+        return PartStatus(False, NO_CLUSTER_HINT)
     try:
         from kubernetes import client
     except ImportError:
-        return ClusterStatus(
+        return PartStatus(
             False,
             "The kubernetes Python client is not installed "
             "(`pip install kubernetes`, part of the course environment); "
@@ -71,13 +64,13 @@ def cluster_status(timeout: float = 5.0) -> ClusterStatus:
         api.close()
     except Exception as exc:  # config errors, connection refused, TLS, auth...
         reason = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
-        return ClusterStatus(
+        return PartStatus(
             False,
             f"The kubeconfig {path} is there, but no cluster answers "
             f"({type(exc).__name__}: {reason}); the cluster step is skipped. "
             "Check `kubectl get nodes`.",
         )
-    return ClusterStatus(True, f"Kubernetes {info.git_version} answers ({path}).", info.git_version)
+    return PartStatus(True, f"Kubernetes {info.git_version} answers ({path}).", info.git_version)
 
 
 def namespace_name(prefix: str = "mlops-course") -> str:

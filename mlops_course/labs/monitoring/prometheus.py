@@ -14,8 +14,6 @@ import atexit
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +29,8 @@ from typing import Any
 import yaml
 
 from mlops_course.errors import PrometheusMissing, PromQLError
+from mlops_course.infra.parts import PartStatus
+from mlops_course.infra.processes import die_with_parent, free_port, stop_process
 
 INSTALL_HINT = (
     "Prometheus is not installed. On Debian/Ubuntu: "
@@ -57,41 +57,17 @@ def require(name: str) -> str:
     return path
 
 
-@dataclass(frozen=True)
-class Status:
-    available: bool
-    message: str
-    version: str | None = None
-
-
-def status() -> Status:
+def status() -> PartStatus:
     """Are prometheus and promtool installed? Never raises."""
     missing = [name for name in ("prometheus", "promtool") if find_binary(name) is None]
     if missing:
-        return Status(False, f"{' and '.join(missing)} not found. {INSTALL_HINT}")
+        return PartStatus(False, f"{' and '.join(missing)} not found. {INSTALL_HINT}")
     out = subprocess.run([find_binary("prometheus"), "--version"], capture_output=True, text=True, timeout=30)
     first = (out.stdout or out.stderr).splitlines()[0] if (out.stdout or out.stderr) else "prometheus"
     version = first.split("version", 1)[-1].split()[0] if "version" in first else None
-    return Status(
+    return PartStatus(
         True, f"Prometheus {version} and promtool are installed ({find_binary('prometheus')}).", version
     )
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    """Linux: the child gets SIGTERM when the notebook kernel dies (no orphans)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
 
 
 # --------------------------------------------------------------------------- promtool
@@ -250,7 +226,7 @@ class PrometheusServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+                preexec_fn=die_with_parent if sys.platform.startswith("linux") else None,
             )
             log.close()
             self.port = port
@@ -288,13 +264,7 @@ class PrometheusServer:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
     def _stop_process(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process)
         if self in PrometheusServer._running:
             PrometheusServer._running.remove(self)
 

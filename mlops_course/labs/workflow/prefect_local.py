@@ -6,7 +6,7 @@ task results) at a fresh folder, removes any ``PREFECT_API_URL`` so that Prefect
 its own temporary API server on 127.0.0.1, and turns telemetry off.
 
 A fresh database needs its migrations (~8 s of CPU); a migrated copy is kept under
-``<course root>/.cache/templates`` (or ``$MLOPS_COURSE_CACHE/templates``) and copied into
+``<cache>/templates`` (:func:`mlops_course.settings.cache_dir`) and copied into
 each new ``PREFECT_HOME``, so later runs start faster. Nothing breaks when that folder is
 not writable: Prefect then migrates the fresh database itself.
 
@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-COURSE_ROOT = Path(__file__).resolve().parent.parent
+from mlops_course.infra.templates import cached_folder
 
 OFFLINE_ENV = {
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
@@ -42,29 +42,6 @@ OFFLINE_ENV = {
     "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "false",
 }
 REMOVED_ENV = ("PREFECT_API_URL", "PREFECT_API_KEY", "PREFECT_PROFILE")
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("MLOPS_COURSE_CACHE") or COURSE_ROOT / ".cache") / "templates"
-
-
-def _template(name: str, build) -> Path | None:
-    """A prepared file under the cache, built once (atomically) by ``build(folder)``."""
-    target = cache_root() / name
-    if (target / "ready").exists():
-        return target
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
-        build(work)
-        (work / "ready").write_text("ok")
-        try:
-            os.rename(work, target)
-        except OSError:  # someone else finished first
-            shutil.rmtree(work, ignore_errors=True)
-        return target if (target / "ready").exists() else None
-    except Exception:  # a read-only cache or a failed build: run without a template
-        return None
 
 
 def _prefect_version() -> str:
@@ -110,7 +87,7 @@ def configure(home: str | Path | None = None, use_template: bool = True) -> Path
     os.environ["PREFECT_HOME"] = str(home)
     os.environ["PREFECT_LOCAL_STORAGE_PATH"] = str(home / "storage")
     if use_template and not (home / "prefect.db").exists():
-        template = _template(f"prefect-{_prefect_version()}", _build_prefect_db)
+        template = cached_folder(f"prefect-{_prefect_version()}", _build_prefect_db)
         if template:
             shutil.copy(template / "prefect.db", home / "prefect.db")
     return home
@@ -243,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--template", action="store_true", help="build the migrated Prefect database")
     args = parser.parse_args(argv)
     if args.template:
-        target = _template(f"prefect-{_prefect_version()}", _build_prefect_db)
+        target = cached_folder(f"prefect-{_prefect_version()}", _build_prefect_db)
         print(f"Prefect template database: {target or 'could not be built'}")
         from mlops_course.labs.workflow import tracking
 

@@ -16,6 +16,8 @@ import os
 import shutil
 from pathlib import Path
 
+from mlops_course.infra.templates import cached_folder
+
 MLFLOW_ENV = {
     "MLFLOW_DISABLE_TELEMETRY": "true",
     "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
@@ -49,9 +51,7 @@ def _dispose_engines() -> None:
 
 
 def template() -> Path | None:
-    from mlops_course.labs.workflow.prefect_local import _template
-
-    return _template(f"mlflow-{_mlflow_version()}", _build_mlflow_db)
+    return cached_folder(f"mlflow-{_mlflow_version()}", _build_mlflow_db)
 
 
 def quiet() -> None:
