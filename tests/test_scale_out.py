@@ -16,7 +16,7 @@ import pytest
 from conftest import ensure_released, replace_cells, skip_unless_parts
 
 from mlops_course.grading.execution.dask_cluster import KILLED_REASON, DaskExecutor, DaskSetupError
-from mlops_course.grading.execution.local_pool import ExecutionJob
+from mlops_course.grading.execution.jobs import ExecutionJob
 from mlops_course.grading.pipeline import Options, grade
 
 A = "m0_setup"
@@ -282,7 +282,7 @@ def test_a_cluster_without_workers_reports_every_job_instead_of_hanging(tmp_path
     done = []
     with LocalCluster(n_workers=0, dashboard_address="127.0.0.1:0", host="127.0.0.1") as empty:
         DaskExecutor(empty.scheduler_address, sandbox=False, no_worker_timeout=3).run(
-            jobs, lambda job, outcome: done.append((job.key, outcome["status"], outcome["reason"]))
+            jobs, lambda job, outcome: done.append((job.key, outcome.status, outcome.reason))
         )
     assert sorted(done) == [
         (

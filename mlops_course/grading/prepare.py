@@ -1,17 +1,21 @@
 """Turn a checked submission into a notebook ready to run: hidden tests restored from
-the gradebook, deleted test cells added back, parameters injected by papermill, and a
-working copy of the assignment's files. Reads the gradebook, never writes it."""
+the run's copy of the gradebook (``gradebook.AssignmentBook``), deleted test cells added
+back, parameters injected by papermill, and a working copy of the assignment's files."""
 
 from __future__ import annotations
 
 import fnmatch
+import json
 import shutil
 from pathlib import Path
 
 import nbformat
+from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, DeduplicateIds, OverwriteCells
 from papermill.parameterize import parameterize_notebook
 
 from mlops_course.course import Course
+from mlops_course.grading.gradebook import AssignmentBook
+from mlops_course.infra.files import write_atomic
 
 
 def restore_answer_cells(nb, released):
@@ -35,31 +39,39 @@ def restore_answer_cells(nb, released):
     return nb
 
 
-def restore_grading_cells(nb, config, course: Course, assignment: str, notebook: str, student: str):
+class _OverwriteFromBook(OverwriteCells):
+    """nbgrader's OverwriteCells, looking cells up in this run's copy of the gradebook
+    (``AssignmentBook``) instead of opening the database for every submission."""
+
+    def __init__(self, book: AssignmentBook, **kwargs):
+        super().__init__(**kwargs)
+        self.book = book
+
+    def preprocess(self, nb, resources):
+        self.notebook_id = resources["nbgrader"]["notebook"]
+        self.assignment_id = resources["nbgrader"]["assignment"]
+        self.gradebook = self.book
+        nb, resources = super(OverwriteCells, self).preprocess(nb, resources)  # cell by cell
+        if self.add_missing_cells:
+            nb, resources = self.add_missing_grade_cells(nb, resources)
+            nb, resources = self.add_missing_task_cells(nb, resources)
+        return nb, resources
+
+
+def restore_grading_cells(nb, config, book: AssignmentBook, released: Path, notebook: str):
     """nbgrader's own sanitising steps: clear outputs, fix ids and kernelspec, put back
     the gradebook's version of every locked/test cell (hidden tests included) and any
     test cell the student deleted."""
-    from nbgrader.preprocessors import (
-        CheckCellMetadata,
-        ClearOutput,
-        DeduplicateIds,
-        OverwriteCells,
-        OverwriteKernelspec,
-    )
-
-    released = course.release / assignment / f"{notebook}.ipynb"
     if released.is_file():
         nb = restore_answer_cells(nb, nbformat.read(str(released), as_version=4))
-    resources = {
-        "nbgrader": {
-            "notebook": notebook,
-            "assignment": assignment,
-            "student": student,
-            "db_url": course.db_url,
-        }
-    }
-    for step in (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata):
-        nb, resources = step(config=config).preprocess(nb, resources)
+    resources = {"nbgrader": {"notebook": notebook, "assignment": book.name}}
+    for step in (ClearOutput(config=config), DeduplicateIds(config=config)):
+        nb, resources = step.preprocess(nb, resources)
+    kernelspec = book.find_notebook(notebook, book.name).kernelspec
+    if kernelspec:  # as nbgrader's OverwriteKernelspec
+        nb.metadata["kernelspec"] = json.loads(kernelspec)
+    for step in (_OverwriteFromBook(book, config=config), CheckCellMetadata(config=config)):
+        nb, resources = step.preprocess(nb, resources)
     return nbformat.from_dict(nb)  # cells nbgrader adds back hold plain dicts
 
 
@@ -110,7 +122,4 @@ def prepare_workdir(course: Course, student: str, assignment: str, ignore: list[
 
 
 def write_notebook(nb, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    nbformat.write(nb, str(tmp))
-    tmp.replace(path)
+    write_atomic(path, nbformat.writes(nb))

@@ -27,7 +27,7 @@ variable MLOPS_COURSE_DASK_TRANSFER) forces it.
 Workers that die. Dask re-runs the tasks of a dead worker on another one, up to
 ``allowed-failures`` times (scheduler config; 1 in the LocalCluster started here). A
 job Dask gives up on runs once more at the end, alone in the cluster: if it kills its
-worker again, it is reported as ``{"status": "failed", "reason": "...killed..."}``;
+worker again, it is reported as a failed ``Outcome`` (the worker was killed);
 a job that was only unlucky (queued behind a killer) is graded
 normally. Without the sandbox, one notebook runs per worker process at a time (the job
 sets environment variables for its kernel), even on workers with several threads.
@@ -37,67 +37,55 @@ dask/distributed are imported only when a run starts: the local path never pays 
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import tarfile
 import tempfile
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from mlops_course.errors import DaskSetupError
-from mlops_course.grading.execution import run_notebook
-from mlops_course.grading.execution.local_pool import ExecutionJob
+from mlops_course.grading.execution.jobs import KILLED_REASON, ExecutionJob, Outcome
+from mlops_course.grading.execution.run_notebook import execute
+from mlops_course.grading.execution.sandbox import Limits, SandboxExecutor
+from mlops_course.infra.files import write_atomic
+from mlops_course.settings import env
 
 LOCAL = "local"
-KILLED_REASON = (
-    "the grading worker was killed while running this notebook; does the notebook kill its parent process?"
-)
 SHIP_LIMIT = 200 * 1024 * 1024  # a working folder bigger than this is not sent over the network
 
 
 # -- on the worker ---------------------------------------------------------------------
 
 _ONE_AT_A_TIME = threading.Lock()  # execute() sets os.environ for its kernel: one job per process
-
-
 _SANDBOXES: dict = {}  # one SandboxExecutor (engine client, image) per worker process and settings
 
 
-def _sandboxed(job: dict, sandbox: dict) -> dict:
+def _sandboxed(job: ExecutionJob, sandbox: tuple[Limits, bool]) -> Outcome:
     """Run the job in the grading sandbox of the worker's machine (its Docker engine)."""
-    from mlops_course.grading.execution.sandbox import Limits, SandboxExecutor
-
-    settings = (tuple(sorted(sandbox["limits"].items())), sandbox["docker_socket"])
     with _ONE_AT_A_TIME:  # building the image once, not once per thread
-        if settings not in _SANDBOXES:
-            _SANDBOXES[settings] = SandboxExecutor(
-                1, Limits(**sandbox["limits"]), sandbox["docker_socket"], log=lambda line: None
-            )
-    return _SANDBOXES[settings].execute(
-        ExecutionJob(
-            key=job.get("key", ""),
-            input=Path(job["input"]),
-            output=Path(job["output"]),
-            workdir=Path(job["workdir"]),
-            cell_timeout=job["cell_timeout"],
-            wall_clock=job["wall_clock"],
-            env=job.get("env", {}),
-        )
-    )
+        if sandbox not in _SANDBOXES:
+            limits, docker_socket = sandbox
+            _SANDBOXES[sandbox] = SandboxExecutor(1, limits, docker_socket, log=lambda line: None)
+    return _SANDBOXES[sandbox].execute(job)
 
 
-def _execute_shared(job: dict, sandbox: dict | None = None) -> dict:
+def _execute_shared(job: ExecutionJob, sandbox: tuple[Limits, bool] | None = None) -> Outcome:
     if sandbox is not None:
         return _sandboxed(job, sandbox)
     with _ONE_AT_A_TIME:
-        return run_notebook.execute(job)
+        return execute(job)
 
 
-def _execute_shipped(job: dict, archive: bytes, sandbox: dict | None = None) -> dict:
-    """Unpack the job's working folder in a temporary folder, run it there, return the
-    outcome with the executed notebook's bytes under ``"notebook"``."""
+def _execute_shipped(
+    job: ExecutionJob, archive: bytes, sandbox: tuple[Limits, bool] | None = None
+) -> tuple[Outcome, bytes | None]:
+    """Unpack the job's working folder in a temporary folder, run it there; return the
+    outcome and the executed notebook's bytes."""
     with tempfile.TemporaryDirectory(prefix="mlops-course-job-") as tmp:
         workdir = Path(tmp) / "work"
         with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
@@ -107,17 +95,13 @@ def _execute_shipped(job: dict, archive: bytes, sandbox: dict | None = None) -> 
             os.chmod(tmp, 0o755)
             for path in [workdir, *workdir.rglob("*")]:
                 os.chmod(path, 0o755 if path.is_dir() else 0o644)
-        local = dict(
-            job,
-            input=str(Path(tmp) / "input" / Path(job["input"]).name),
-            workdir=str(workdir),
-            output=str(Path(tmp) / "out" / "executed.ipynb"),
+        here = job.moved(
+            input=Path(tmp) / "input" / job.input.name,
+            workdir=workdir,
+            output=Path(tmp) / "out" / "executed.ipynb",
         )
-        outcome = _execute_shared(local, sandbox)
-        output = Path(local["output"])
-        if output.is_file():
-            outcome["notebook"] = output.read_bytes()
-        return outcome
+        outcome = _execute_shared(here, sandbox)
+        return outcome, here.output.read_bytes() if here.output.is_file() else None
 
 
 def _sees(path: str) -> bool:
@@ -143,22 +127,6 @@ def _pack(job: ExecutionJob) -> bytes:
     return data
 
 
-def _write_output(job: ExecutionJob, data: bytes) -> None:
-    output = Path(job.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(output)
-
-
-def _failed(exc: BaseException) -> dict:
-    from distributed.scheduler import KilledWorker
-
-    if isinstance(exc, KilledWorker):
-        return {"status": "failed", "reason": KILLED_REASON}
-    return {"status": "failed", "reason": f"execution failed: {type(exc).__name__}: {exc}"[:500]}
-
-
 class DaskExecutor:
     """Run jobs on a Dask cluster; ``run(jobs, on_done)`` calls ``on_done(job, outcome)``
     in this process as each job finishes (same contract as ``LocalExecutor``)."""
@@ -174,7 +142,7 @@ class DaskExecutor:
         docker_socket: bool = False,
         no_worker_timeout: float = 600,
     ):
-        transfer = transfer or os.environ.get("MLOPS_COURSE_DASK_TRANSFER") or "auto"
+        transfer = transfer or env("MLOPS_COURSE_DASK_TRANSFER") or "auto"
         if transfer not in {"auto", "shared", "ship"}:
             raise ValueError(f"transfer must be auto, shared or ship, not {transfer!r}")
         self.scheduler = scheduler
@@ -186,13 +154,7 @@ class DaskExecutor:
         # sandbox (the default, as for the local executors): every notebook in a locked-down
         # container on the worker's machine (needs a Docker engine there); without it
         # (--no-sandbox), isolation is the worker's own
-        self.sandbox = None
-        if sandbox:
-            from dataclasses import asdict
-
-            from mlops_course.grading.execution.sandbox import Limits
-
-            self.sandbox = {"limits": asdict(limits or Limits()), "docker_socket": bool(docker_socket)}
+        self.sandbox = (limits or Limits(), bool(docker_socket)) if sandbox else None
 
     # cluster and client
     def _local_cluster(self):
@@ -264,41 +226,48 @@ class DaskExecutor:
                 )
         return max(1, threads)
 
-    def run(self, jobs: Iterable[ExecutionJob], on_done: Callable[[ExecutionJob, dict], None]) -> None:
+    def run(self, jobs: Iterable[ExecutionJob], on_done: Callable[[ExecutionJob, Outcome], None]) -> None:
         """Keep only as many notebooks in the cluster as it has worker threads, so that a
-        worker holds just the notebook it runs, and the backlog waits here, not in the
-        scheduler. When a worker dies, Dask moves its notebook to another worker, where it
-        may wait behind a notebook that kills that worker too; a job that Dask gives up
-        on (KilledWorker) therefore runs once more at the end, alone in the cluster: the
-        one that kills its worker is found and reported, the others are graded (as the
-        local pool does with a broken pool). A cluster left without any worker for
-        ``no_worker_timeout`` seconds ends the run: every unfinished job is reported."""
-        from collections import deque
-
+        worker holds just the notebook it runs, and the backlog waits here (not even
+        prepared yet), not in the scheduler. When a worker dies, Dask moves its notebook
+        to another worker, where it may wait behind a notebook that kills that worker
+        too; a job that Dask gives up on (KilledWorker) therefore runs once more at the
+        end, alone in the cluster: the one that kills its worker is found and reported,
+        the others are graded (as the local pool does with a broken pool). A cluster left
+        without any worker for ``no_worker_timeout`` seconds ends the run: every
+        unfinished job is reported."""
         from distributed import wait
         from distributed.scheduler import KilledWorker
 
-        jobs = list(jobs)
-        if not jobs:
+        jobs = iter(jobs)
+        first = next(jobs, None)
+        if first is None:
             return
+        pending = itertools.chain([first], jobs)
         client, cluster = self._client()
-        queue, retry, running, alone = deque(jobs), deque(), {}, set()
+        retry: deque[ExecutionJob] = deque()
+        running: dict = {}
+        alone: set[str] = set()
+        exhausted = False
         self._empty_since = None
         try:
-            self.mode = self._check_workers(client, jobs[0])
-            while queue or retry or running:
+            self.mode = self._check_workers(client, first)
+            while not exhausted or retry or running:
                 try:
                     capacity = self._capacity(client)
                 except DaskSetupError as exc:  # no worker left
                     client.cancel(list(running))
-                    for job in [*running.values(), *queue, *retry]:
-                        on_done(job, {"status": "failed", "reason": f"not executed: {exc}"})
+                    for job in [*running.values(), *retry, *pending]:
+                        on_done(job, Outcome.failed(f"not executed: {exc}"))
                     running.clear()
                     return
-                if queue:
-                    while queue and len(running) < capacity:
-                        self._start(client, queue.popleft(), running, on_done)
-                elif retry and not running:  # the second chance: alone in the cluster
+                while not exhausted and len(running) < capacity:
+                    job = next(pending, None)
+                    if job is None:
+                        exhausted = True
+                    else:
+                        self._start(client, job, running, on_done)
+                if exhausted and retry and not running:  # the second chance: alone in the cluster
                     job = retry.popleft()
                     alone.add(job.key)
                     self._start(client, job, running, on_done)
@@ -311,18 +280,18 @@ class DaskExecutor:
                 for future in done:
                     job = running.pop(future)
                     try:
-                        outcome = future.result()
+                        result = future.result()
                     except KilledWorker:
                         if job.key not in alone:
                             retry.append(job)
                             continue
-                        outcome = {"status": "failed", "reason": KILLED_REASON}
+                        outcome = Outcome.failed(KILLED_REASON)
                     except Exception as exc:  # a worker-side error, a lost scheduler
-                        outcome = _failed(exc)
+                        outcome = Outcome.failed(f"execution failed: {type(exc).__name__}: {exc}")
                     else:
-                        data = outcome.pop("notebook", None)
-                        if data is not None:
-                            _write_output(job, data)
+                        outcome, notebook = result if self.mode == "ship" else (result, None)
+                        if notebook is not None:
+                            write_atomic(job.output, notebook)
                     finally:
                         future.release()
                     on_done(job, outcome)
@@ -337,11 +306,10 @@ class DaskExecutor:
         try:
             running[self._submit(client, job)] = job
         except DaskSetupError as exc:  # this job only (a working folder too big to ship)
-            on_done(job, {"status": "failed", "reason": str(exc)})
+            on_done(job, Outcome.failed(str(exc)))
 
     def _submit(self, client, job: ExecutionJob):
         key = f"mlops-course-{job.key}-{uuid.uuid4().hex[:8]}"  # a new key: Dask's failure count starts again
-        spec = dict(job.to_dict(), key=job.key)
         if self.mode == "shared":
-            return client.submit(_execute_shared, spec, self.sandbox, key=key, pure=False)
-        return client.submit(_execute_shipped, spec, _pack(job), self.sandbox, key=key, pure=False)
+            return client.submit(_execute_shared, job, self.sandbox, key=key, pure=False)
+        return client.submit(_execute_shipped, job, _pack(job), self.sandbox, key=key, pure=False)

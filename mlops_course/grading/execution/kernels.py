@@ -77,6 +77,9 @@ class LocalKernel(AsyncKernelManager):
     def remove(self) -> None:
         shutil.rmtree(self.private, ignore_errors=True)
 
+    def kernel_ready(self, **_: Any) -> None:
+        """nbclient's ``on_notebook_start`` hook: the kernel is up, no student code has run."""
+
     def stop_everything(self) -> None:
         """Kill the kernel process and every process it started."""
         kill_tree(getattr(self.provisioner, "pid", None))

@@ -1,7 +1,7 @@
 """Execute one prepared notebook the way nbgrader autograde would.
 
 Used by the grading workers (one import, many notebooks) with a local kernel, and by
-the grading sandbox with a kernel in a container (``container_kernel``). It imports
+the grading sandbox with a kernel in a container (``kernels.ContainerKernel``). It imports
 no gradebook code and reads only the job's own notebook and working folder.
 
 Limits: nbgrader's per-cell timeout (the cell is interrupted, the notebook goes on),
@@ -12,12 +12,12 @@ that it cannot score (nbgrader counts a test cell without error as passed)."""
 from __future__ import annotations
 
 import atexit
-import json
+import contextlib
 import os
 import sys
 import threading
 import time
-from pathlib import Path
+from collections.abc import Callable
 
 # jsonschema (through nbformat) imports rfc3987_syntax when it is installed, which
 # builds a grammar for 0.7 s, for a URI format no notebook uses: every grading worker
@@ -29,7 +29,15 @@ from nbclient import NotebookClient  # noqa: E402
 from nbclient.exceptions import DeadKernelError  # noqa: E402
 from nbformat.v4 import new_output  # noqa: E402
 
+from mlops_course.grading.execution.jobs import (  # noqa: E402
+    EXECUTED,
+    KERNEL_DIED,
+    WALL_CLOCK,
+    ExecutionJob,
+    Outcome,
+)
 from mlops_course.grading.execution.kernels import LocalKernel  # noqa: E402
+from mlops_course.infra.files import write_atomic  # noqa: E402
 
 NOT_RUN = "NotExecuted"
 
@@ -80,10 +88,9 @@ class WallClock:
         self._done.set()
 
 
-def stop_kernel(executor) -> None:
+def stop_kernel(client) -> None:
     """Kill the kernel and everything it started, wherever it runs."""
-    if isinstance(executor.km, LocalKernel):  # always one of ours: see execute()
-        executor.km.stop_everything()
+    client.km.stop_everything()  # always one of ours: see execute()
 
 
 def release_client(executor) -> None:
@@ -142,14 +149,14 @@ class CappedNotebookClient(NotebookClient):
         return super().output(outs, msg, display_id, cell_index)
 
 
-def make_client(nb, job: dict, km=None):
+def make_client(nb, job: ExecutionJob, km: LocalKernel) -> CappedNotebookClient:
     """An nbclient configured like nbgrader's Execute preprocessor (per-cell timeout that
-    interrupts the cell and goes on, errors allowed, history in memory). ``km``: the
-    kernel to run it on (a ``LocalKernel``, or a sandbox container's)."""
+    interrupts the cell and goes on, errors allowed, history in memory), on ``km``: a
+    ``LocalKernel`` or a sandbox's ``ContainerKernel``."""
     return CappedNotebookClient(
         nb,
         km=km,
-        timeout=job["cell_timeout"],
+        timeout=job.cell_timeout,
         kernel_name="python3",
         allow_errors=True,
         interrupt_on_timeout=True,
@@ -164,81 +171,84 @@ def make_client(nb, job: dict, km=None):
         raise_on_iopub_timeout=False,
         extra_arguments=list(KERNEL_ARGUMENTS),
         on_cell_executed=_record_error_reply,
-        on_notebook_start=getattr(km, "kernel_ready", None),
-        # a container kernel is thrown away with its container: no polite shutdown
-        shutdown_kernel="immediate" if km is not None else "graceful",
-        resources={"metadata": {"path": job["workdir"]}},
+        on_notebook_start=km.kernel_ready,
+        # the kernel is thrown away with its folder (or container): no polite shutdown
+        shutdown_kernel="immediate",
+        resources={"metadata": {"path": str(job.workdir)}},
     )
 
 
-def execute(job: dict, kernel_manager=None) -> dict:
-    """Run ``job["input"]``, write ``job["output"]``; return the outcome.
-
-    Without ``kernel_manager`` the kernel is a local process in ``job["workdir"]`` with
-    ``job["env"]``; with it (a factory of kernel managers, e.g. for sandbox containers),
-    the kernel runs wherever the manager puts it, which sets its environment itself."""
-    nb = nbformat.read(job["input"], as_version=4)
-    local = kernel_manager is None
-    saved_env = {key: os.environ.get(key) for key in job.get("env", {})} if local else {}
-    if local:
-        os.environ.update(job.get("env", {}))
-    started = time.monotonic()
-    outcome = {"status": "executed", "reason": None}
-    executor = clock = None
-    local_kernels = []
+@contextlib.contextmanager
+def _environment(env):
+    """The job's environment variables for a local kernel (it inherits this process's)."""
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
     try:
-        for attempt in (1, 2):
-            if local:
-                local_kernels.append(LocalKernel())
-            executor = make_client(nb, job, local_kernels[-1] if local else kernel_manager())
-            clock = WallClock(executor, job.get("wall_clock", 900))
-            try:
-                with clock:
-                    executor.execute()
-                break
-            except RuntimeError as exc:
-                # a kernel that dies before its first reply never ran student code
-                # (e.g. one that crashed while starting): start it again once
-                if attempt == 2 or "before replying to kernel_info" not in str(exc):
-                    raise
-                stop_kernel(executor)
-                release_client(executor)
-    except DeadKernelError:
-        outcome = {
-            "status": "kernel_died",
-            "reason": "the kernel died while running the notebook (a crash, os._exit, or "
-            "running out of memory); the cells after that did not run",
-        }
-    except Exception as exc:  # e.g. a kernel that never starts, or one killed mid-reply
-        outcome = {"status": "failed", "reason": f"execution failed: {type(exc).__name__}: {exc}"[:500]}
+        yield
     finally:
-        if executor is not None:
-            stop_kernel(executor)  # nothing the student started outlives the job
-            release_client(executor)
-        for km in local_kernels:
-            km.remove()
-        for key, value in saved_env.items():
+        for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def execute(job: ExecutionJob, new_kernel: Callable[[], LocalKernel] | None = None) -> Outcome:
+    """Run ``job.input``, write the executed notebook to ``job.output``; return the outcome.
+
+    Without ``new_kernel`` the kernel is a local process in ``job.workdir`` with
+    ``job.env``; with it (e.g. a factory of sandbox container kernels), the kernel runs
+    wherever that kernel puts it, which sets its environment itself."""
+    nb = nbformat.read(str(job.input), as_version=4)
+    local = new_kernel is None
+    started = time.monotonic()
+    outcome = Outcome()
+    client = clock = None
+    kernels: list[LocalKernel] = []
+    try:
+        with _environment(job.env if local else {}):
+            for attempt in (1, 2):
+                kernels.append(LocalKernel() if local else new_kernel())
+                client = make_client(nb, job, kernels[-1])
+                clock = WallClock(client, job.wall_clock)
+                try:
+                    with clock:
+                        client.execute()
+                    break
+                except RuntimeError as exc:
+                    # a kernel that dies before its first reply never ran student code
+                    # (e.g. one that crashed while starting): start it again once
+                    if attempt == 2 or "before replying to kernel_info" not in str(exc):
+                        raise
+                    stop_kernel(client)
+                    release_client(client)
+    except DeadKernelError:
+        outcome = Outcome(
+            KERNEL_DIED,
+            "the kernel died while running the notebook (a crash, os._exit, or "
+            "running out of memory); the cells after that did not run",
+        )
+    except Exception as exc:  # e.g. a kernel that never starts, or one killed mid-reply
+        outcome = Outcome.failed(f"execution failed: {type(exc).__name__}: {exc}")
+    finally:
+        if client is not None:
+            stop_kernel(client)  # nothing the student started outlives the job
+            release_client(client)
+        if local:
+            for km in kernels:
+                km.remove()
     if clock is not None and clock.fired:
-        outcome = {
-            "status": "wall_clock",
-            "reason": f"the notebook ran longer than the {job.get('wall_clock')} s limit for a "
-            "whole notebook and was stopped (an endless loop or very slow code?); "
-            "the cells after that did not run",
-        }
-    if outcome["status"] != "executed":
-        mark_unexecuted_grade_cells(nb, outcome["reason"])
+        outcome = Outcome(
+            WALL_CLOCK,
+            f"the notebook ran longer than the {job.wall_clock} s limit for a whole notebook and was "
+            "stopped (an endless loop or very slow code?); the cells after that did not run",
+        )
+    if outcome.status != EXECUTED:
+        mark_unexecuted_grade_cells(nb, outcome.reason)
     limit_outputs(nb)
-    outcome["timeouts"] = timed_out_cells(nb)
-    outcome["seconds"] = round(time.monotonic() - started, 2)
-    output = Path(job["output"])
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.name}.tmp")
-    nbformat.write(nb, str(tmp))
-    tmp.replace(output)
+    outcome.timeouts = tuple(timed_out_cells(nb))
+    outcome.seconds = round(time.monotonic() - started, 2)
+    write_atomic(job.output, nbformat.writes(nb))
     return outcome
 
 
@@ -269,15 +279,3 @@ def limit_outputs(nb, max_lines: int = 1000, max_chars: int = 100_000, max_trace
                 )
             kept.append(output)
         cell.outputs = kept
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    job = json.loads(Path(argv[0]).read_text())
-    outcome = execute(job)
-    print(json.dumps(outcome))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

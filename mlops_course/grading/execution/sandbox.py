@@ -33,14 +33,17 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from jupyter_core.utils import run_sync
+
 from mlops_course.errors import SandboxError
+from mlops_course.grading.execution.jobs import EXECUTED, ExecutionJob, Outcome
 from mlops_course.grading.execution.kernels import JOB_DIR, WORK_DIR, ContainerKernel
-from mlops_course.grading.execution.local_pool import ExecutionJob
+from mlops_course.grading.execution.run_notebook import KERNEL_ARGUMENTS, execute
 from mlops_course.infra.resources import COURSE_LABEL
 
 GRADER_REPO = "mlops-course/grader"
@@ -50,7 +53,7 @@ NOBODY = "65534:65534"
 DOCKERFILE = (resources.files("mlops_course.grading.execution") / "sandbox.Dockerfile").read_text()
 
 
-@dataclass
+@dataclass(frozen=True)
 class Limits:
     memory: str = "3g"  # RAM, no swap on top
     cpus: float = 1.0
@@ -134,7 +137,6 @@ class SandboxExecutor:
         self.client = _client()
         self.image = grader_image(self.client, log)
         self.mounts = environment_mounts()
-        self._lock = threading.Lock()
         self.run_label = f"{COURSE_LABEL}.grading-run={os.getpid()}-{id(self):x}"
 
     def container_options(self, job: ExecutionJob) -> dict:
@@ -186,54 +188,54 @@ class SandboxExecutor:
             options["network_mode"] = "host"
         return options
 
-    def execute(self, job: ExecutionJob, gate: threading.Semaphore | None = None) -> dict:
+    def execute(self, job: ExecutionJob, gate: threading.Semaphore | None = None) -> Outcome:
         """Run one job: its kernel in a fresh container, the notebook client here.
 
         The container and its kernel start first; with ``gate``, the notebook then waits
         for a free slot of it, so a kernel boots while another notebook runs."""
-        from jupyter_core.utils import run_sync
-
-        from mlops_course.grading.execution import run_notebook
-
         spec = {"client": self.client, "image": self.image, "options": self.container_options(job)}
-        managers = [ContainerKernel(spec)]
+        kernels = [ContainerKernel(spec)]
 
-        def kernel_managers():  # the one started ahead, then a fresh one if execute starts again
-            yield managers[0]
+        def fresh_kernels():  # the one started ahead, then a new one if execute starts again
+            yield kernels[0]
             while True:
-                managers.append(ContainerKernel(spec))
-                yield managers[-1]
+                kernels.append(ContainerKernel(spec))
+                yield kernels[-1]
 
         try:
-            run_sync(managers[0].start_kernel)(extra_arguments=list(run_notebook.KERNEL_ARGUMENTS))
+            run_sync(kernels[0].start_kernel)(extra_arguments=list(KERNEL_ARGUMENTS))
             with gate or contextlib.nullcontext():
-                outcome = run_notebook.execute(
-                    {**job.to_dict(), "workdir": WORK_DIR}, kernel_managers().__next__
-                )
+                outcome = execute(job.moved(workdir=WORK_DIR), fresh_kernels().__next__)
         finally:
-            for km in managers:
-                km.remove()
-        if outcome.get("status") == "failed":  # the kernel's last words, for the lecturer
-            tail = " | ".join(managers[-1].kernel_log.strip().splitlines()[-3:])[:400]
+            for kernel in kernels:
+                kernel.remove()
+        if outcome.grader_failed:  # the kernel's last words, for the lecturer
+            tail = " | ".join(kernels[-1].kernel_log.strip().splitlines()[-3:])[:400]
             if tail:
-                outcome["reason"] = f"{outcome.get('reason')} (kernel log: {tail})"
-        oom = any(km.oom_killed for km in managers)
-        if oom and outcome.get("status") != "executed":
-            outcome["reason"] = (
+                outcome.reason = f"{outcome.reason} (kernel log: {tail})"
+        if outcome.status != EXECUTED and any(kernel.oom_killed for kernel in kernels):
+            outcome.reason = (
                 f"the notebook used more than the {self.limits.memory} memory limit and "
-                "was stopped: " + (outcome.get("reason") or "")
+                f"was stopped: {outcome.reason or ''}"
             )
         return outcome
 
-    def run(self, jobs: Iterable[ExecutionJob], on_done: Callable[[ExecutionJob, dict], None]) -> None:
-        """``workers`` notebooks execute at once; as many kernels again boot ahead."""
+    def run(self, jobs: Iterable[ExecutionJob], on_done: Callable[[ExecutionJob, Outcome], None]) -> None:
+        """``workers`` notebooks execute at once; as many kernels again boot ahead. Jobs
+        are taken from ``jobs`` only when there is room for them."""
         gate = threading.Semaphore(self.workers)
+        running: dict[Future, ExecutionJob] = {}
+        jobs = iter(jobs)
         try:
             with ThreadPoolExecutor(2 * self.workers) as pool:
-                futures = {pool.submit(self._safe_execute, job, gate): job for job in jobs}
-                for future in as_completed(futures):
-                    with self._lock:
-                        on_done(futures[future], future.result())
+                while True:
+                    while len(running) < 2 * self.workers and (job := next(jobs, None)) is not None:
+                        running[pool.submit(self._safe_execute, job, gate)] = job
+                    if not running:
+                        break
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        on_done(running.pop(future), future.result())
         finally:
             self.sweep()
 
@@ -242,11 +244,11 @@ class SandboxExecutor:
         for container in self.client.containers.list(all=True, filters={"label": self.run_label}):
             try:
                 container.remove(force=True)
-            except Exception:
+            except Exception:  # already gone
                 pass
 
-    def _safe_execute(self, job: ExecutionJob, gate=None) -> dict:
+    def _safe_execute(self, job: ExecutionJob, gate=None) -> Outcome:
         try:
             return self.execute(job, gate)
         except Exception as exc:  # an engine error must not stop the other jobs
-            return {"status": "failed", "reason": f"sandbox error: {type(exc).__name__}: {str(exc)[:300]}"}
+            return Outcome.failed(f"sandbox error: {type(exc).__name__}: {str(exc)[:300]}")
