@@ -8,11 +8,13 @@ export PATH := $(BIN):$(PATH)
 export MLOPS_COURSE_CACHE ?= $(CURDIR)/.cache
 WORKERS ?= 2
 
-.PHONY: help venv demo test test-fast lab release benchmark hub hub-image clean
+.PHONY: help venv demo test test-fast lint lab release benchmark hub hub-image clean
 
 help:
 	@echo "make demo       set up .venv, release all assignments, grade the example class (the main job)"
-	@echo "make test       set up .venv and run the whole test suite"
+	@echo "make test       set up .venv and run the whole test suite (lint first)"
+	@echo "make test-fast  the quick tests only (a few minutes)"
+	@echo "make lint       ruff: lint and format check"
 	@echo "make lab        JupyterLab with the course and nbgrader's extensions (students)"
 	@echo "make release    regenerate release/ from source/ (then commit it)"
 	@echo "make benchmark  grading speed: mlops-course grade vs plain nbgrader autograde"
@@ -38,13 +40,17 @@ demo: venv
 
 # Two runs: the unit/grading tests spread over workers test by test; nbval runs each
 # notebook's cells in order on one kernel, so its notebooks are spread file by file.
-test: venv
-	$(BIN)/python -m pytest -n $(WORKERS) -p no:cacheprovider tests
+test: venv lint
+	$(BIN)/python -m pytest -n $(WORKERS) -p no:cacheprovider --durations=25 tests
 	PYTHONPATH=tests $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile --nbval-lax -p no:cacheprovider \
 		-p nbval_parts $(wildcard source/*/*.ipynb) $(wildcard notebooks/*.ipynb)
 
-test-fast: venv
-	$(BIN)/python -m pytest -m "not slow" tests
+test-fast: venv lint
+	$(BIN)/python -m pytest -n $(WORKERS) -p no:cacheprovider -m "not slow" --durations=10 tests
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 lab: venv
 	$(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=$(CURDIR)

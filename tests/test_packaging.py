@@ -50,3 +50,39 @@ def test_installed_versions_match_the_pins():
 def test_console_script_runs():
     out = subprocess.run([sys.executable, "-m", "mlops_course.cli", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "grade" in out.stdout and "release" in out.stdout
+
+
+def test_the_wheel_carries_the_package_data(tmp_path):
+    """An installed course finds its rubric and the grading Dockerfile without a checkout."""
+    import shutil
+
+    source = tmp_path / "src"  # setuptools writes build/ beside the sources: not in the checkout
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source)
+    shutil.copytree(
+        REPO / "mlops_course", source / "mlops_course", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path),
+            str(REPO),
+        ],
+        check=True,
+        capture_output=True,
+        cwd=source,
+    )
+    import zipfile
+
+    (wheel,) = tmp_path.glob("mlops_course-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {"mlops_course/data/rubric.yaml", "mlops_course/grading/execution/sandbox.Dockerfile"} <= names
+    assert not any(name.startswith(("tests/", "source/", "release/")) for name in names)
