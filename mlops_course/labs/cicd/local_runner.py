@@ -109,37 +109,15 @@ def runner_env(checkout: str | Path, extra: dict[str, str] | None = None) -> dic
     return env
 
 
-def run_step(
-    command: str, checkout: str | Path, env: dict[str, str] | None = None, timeout: float = 300
+def _run(
+    command: list[str], cwd: str | Path, env: dict[str, str], timeout: float
 ) -> subprocess.CompletedProcess:
-    """One ``run:`` script in bash -eo pipefail in the checkout (stdout and stderr merged)."""
-    try:
-        return subprocess.run(
-            [*RUNNER_SHELL, command],
-            cwd=checkout,
-            env=env or runner_env(checkout),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=timeout,
-        )
-    except subprocess.TimeoutExpired as exc:
-        out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-        return subprocess.CompletedProcess(exc.cmd, 124, out + f"\n[timed out after {timeout} s]")
-
-
-def run_pytest(
-    project_dir: str | Path, *targets: str, env: dict[str, str] | None = None, timeout: float = 180
-) -> subprocess.CompletedProcess:
-    """``python -m pytest -q`` on ``targets`` in ``project_dir`` with extra ``env``.
-    Exit codes: 0 all passed, 1 some test failed, 2+ errors (collection, usage...)."""
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *targets]
-    full_env = runner_env(project_dir, env)
+    """Run with stdout and stderr merged; a timeout is exit code 124 (as `timeout(1)`)."""
     try:
         return subprocess.run(
             command,
-            cwd=project_dir,
-            env=full_env,
+            cwd=cwd,
+            env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -148,3 +126,19 @@ def run_pytest(
     except subprocess.TimeoutExpired as exc:
         out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
         return subprocess.CompletedProcess(command, 124, out + f"\n[timed out after {timeout} s]")
+
+
+def run_step(
+    command: str, checkout: str | Path, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
+    """One ``run:`` script in bash -eo pipefail in the checkout (stdout and stderr merged)."""
+    return _run([*RUNNER_SHELL, command], checkout, env or runner_env(checkout), timeout)
+
+
+def run_pytest(
+    project_dir: str | Path, *targets: str, env: dict[str, str] | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess:
+    """``python -m pytest -q`` on ``targets`` in ``project_dir`` with extra ``env``.
+    Exit codes: 0 all passed, 1 some test failed, 2+ errors (collection, usage...)."""
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *targets]
+    return _run(command, project_dir, runner_env(project_dir, env), timeout)
