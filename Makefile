@@ -19,6 +19,7 @@ help:
 	@echo "make release    regenerate release/ from source/ (then commit it)"
 	@echo "make benchmark  grading speed: mlops-course grade vs plain nbgrader autograde"
 	@echo "make hub        JupyterHub for the course on 127.0.0.1:8000 (root; demo users printed)"
+	@echo "make hub-image  the course's notebook image for Kubernetes (hub/Dockerfile.singleuser)"
 
 venv: $(VENV)/.installed
 

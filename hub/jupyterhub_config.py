@@ -1,18 +1,19 @@
 """JupyterHub for mlops-course on one machine: `make hub` (or, as root,
 `python -m mlops_course.hub setup --demo-users && jupyterhub -f hub/jupyterhub_config.py`).
 
-Paths, ports and group names come from mlops_course.hub.HubSettings (environment
-variables MLOPS_HUB_*, NBGRADER_EXCHANGE), the same ones setup used. Kubernetes: see
-hub/z2jh-values.yaml and docs/jupyterhub.md.
+Paths, ports, group names and login come from mlops_course.hub.settings.HubSettings:
+the environment variables of mlops_course.hub.settings.ENVIRONMENT (MLOPS_HUB_*,
+NBGRADER_EXCHANGE), the same ones setup used. Kubernetes: see hub/z2jh-values.yaml and
+docs/jupyterhub.md.
 """
 
-import os
 import sys
 from pathlib import Path
 
 # The hub runs from the course's .venv; make the package importable from a checkout too.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from mlops_course.hub import HubSettings, course_authenticator_class, make_pre_spawn_hook
+from mlops_course.hub.auth import course_authenticator_class, make_pre_spawn_hook
+from mlops_course.hub.settings import HubSettings
 
 c = get_config()
 settings = HubSettings()
@@ -50,8 +51,7 @@ c.JupyterHub.cleanup_proxy = True
 #   c.JupyterHub.authenticator_class = "ltiauthenticator.lti13.auth.LTI13Authenticator"
 # With a remote login the users have no Unix accounts: use a container spawner
 # (Kubernetes: hub/z2jh-values.yaml) or `c.LocalAuthenticator.create_system_users = True`.
-authenticator = os.environ.get("MLOPS_HUB_AUTHENTICATOR", "pam")
-if authenticator == "pam":
+if settings.authenticator == "pam":
     c.JupyterHub.authenticator_class = course_authenticator_class()
     c.PAMAuthenticator.open_sessions = False  # no pam_systemd/logind here
     c.PAMAuthenticator.allowed_groups = {settings.student_group, settings.instructor_group}
@@ -59,9 +59,8 @@ if authenticator == "pam":
     c.CoursePAMAuthenticator.student_group = settings.student_group
     c.CoursePAMAuthenticator.instructor_group = settings.instructor_group
 else:  # e.g. "generic-oauth"; configure it in a file given with a second -f or below
-    c.JupyterHub.authenticator_class = authenticator
-admins = os.environ.get("MLOPS_HUB_ADMINS", "")
-c.Authenticator.admin_users = {name for name in admins.split(",") if name}
+    c.JupyterHub.authenticator_class = settings.authenticator
+c.Authenticator.admin_users = settings.admins
 
 # --- the single-user servers: the course environment, per-role nbgrader extensions ------
 c.JupyterHub.spawner_class = "localprocess"
@@ -79,9 +78,8 @@ c.Spawner.http_timeout = 90
 c.Spawner.pre_spawn_hook = make_pre_spawn_hook(settings)
 
 # --- an API token for course automation (and the browser test) -------------------------
-token = os.environ.get("MLOPS_HUB_SERVICE_TOKEN")
-if token:
-    c.JupyterHub.services = [{"name": "course-admin", "api_token": token}]
+if settings.service_token:
+    c.JupyterHub.services = [{"name": "course-admin", "api_token": settings.service_token}]
     c.JupyterHub.load_roles = [
         {
             "name": "course-admin",

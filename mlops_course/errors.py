@@ -107,3 +107,10 @@ class PrometheusMissing(CourseError, RuntimeError):
 
 class PromQLError(CourseError, RuntimeError):
     """Prometheus rejected a query."""
+
+
+# -- the course hub ---------------------------------------------------------------------
+
+
+class HubSetupError(CourseError, RuntimeError):
+    """A course machine or the notebook image cannot be set up (not root, a command failed)."""

@@ -12,11 +12,11 @@ Node.js + npm (configurable-http-proxy) and Debian's python3 with venv. Without 
 skips, in CI (CI=true) it fails.
 
 The single-user environment of this test is the ``light`` profile of
-``mlops_course.hub`` (Jupyter, nbgrader, JupyterHub and m0_setup's needs, ~1.5 min to
+``mlops_course.hub.env`` (Jupyter, nbgrader, JupyterHub and m0_setup's needs, ~1.5 min to
 build from the registry the first time, seconds afterwards): the full course stack is
 2.4 GB and TensorFlow is not needed by m0_setup. MLOPS_HUB_E2E_PROFILE=full tests the
-full one. The environment is kept in /opt/mlops-course-e2e between runs (a stamp of the
-pins decides when to reinstall); users, groups, exchange, course folder and the hub's
+full one. The environment and the proxy are kept in /opt/mlops-course-e2e between runs (a
+stamp of the pins decides when to reinstall); users, groups, exchange, course folder and the hub's
 state are made for the run and removed after it; every port is a free one on 127.0.0.1.
 """
 
@@ -39,7 +39,17 @@ import nbformat
 import pytest
 import requests
 
-from mlops_course import hub
+from mlops_course.course import Course
+from mlops_course.hub.env import SYSTEM_PYTHON, build_env, write_role_configs
+from mlops_course.hub.settings import HubSettings
+from mlops_course.hub.setup import (
+    ensure_user,
+    install_proxy,
+    make_course_dir,
+    make_exchange,
+    remove_group,
+    remove_user,
+)
 from mlops_course.settings import in_ci
 
 REPO = Path(__file__).resolve().parents[2]
@@ -64,11 +74,8 @@ def _missing_parts() -> list[str]:
     for tool in ("node", "npm"):
         if not shutil.which(tool):
             missing.append(f"{tool} (apt-get install -y nodejs npm)")
-    if (
-        subprocess.run([hub.SYSTEM_PYTHON, "-c", "import venv, ensurepip"], capture_output=True).returncode
-        != 0
-    ):
-        missing.append(f"{hub.SYSTEM_PYTHON} with venv (apt-get install -y python3-venv)")
+    if subprocess.run([SYSTEM_PYTHON, "-c", "import venv, ensurepip"], capture_output=True).returncode != 0:
+        missing.append(f"{SYSTEM_PYTHON} with venv (apt-get install -y python3-venv)")
     try:
         import selenium  # noqa: F401
     except ImportError:
@@ -109,12 +116,12 @@ class Hub:
     def __init__(self, work: Path):
         self.work = work
         port, hub_port, proxy_api_port = _free_ports(3)
-        self.settings = hub.HubSettings(
+        self.course = Course(REPO)
+        self.settings = HubSettings(
             prefix=PREFIX,
             exchange=work / "exchange",
             course_dir=Path(f"/home/{INSTRUCTOR}/mlops-course"),
             system_config_dir=work / "etc-jupyter",
-            proxy_prefix=REPO / "hub" / ".proxy",
             port=port,
             hub_port=hub_port,
             proxy_api_port=proxy_api_port,
@@ -142,14 +149,14 @@ class Hub:
 
     def prepare(self) -> None:
         started = time.monotonic()
-        hub.build_env(self.settings, PROFILE, log=_log)
+        build_env(self.settings, self.course, PROFILE, log=_log)
         _log(f"single-user environment ({PROFILE}) ready in {time.monotonic() - started:.0f} s")
-        hub.install_proxy(self.settings, log=_log)
-        hub.write_role_configs(self.settings)  # this run's exchange and course folder
-        hub.make_exchange(self.settings, log=_log)
-        hub.ensure_user(STUDENT, [STUDENT_GROUP], self.passwords[STUDENT], log=_log)
-        hub.ensure_user(INSTRUCTOR, [INSTRUCTOR_GROUP], self.passwords[INSTRUCTOR], log=_log)
-        hub.make_course_dir(self.settings, log=_log, owner=INSTRUCTOR)
+        install_proxy(self.settings, log=_log)  # kept in PREFIX/proxy between runs
+        write_role_configs(self.settings)  # this run's exchange and course folder
+        make_exchange(self.settings, log=_log)
+        ensure_user(STUDENT, [STUDENT_GROUP], self.passwords[STUDENT], log=_log)
+        ensure_user(INSTRUCTOR, [INSTRUCTOR_GROUP], self.passwords[INSTRUCTOR], log=_log)
+        make_course_dir(self.settings, self.course, log=_log, owner=INSTRUCTOR)
 
     def start(self) -> None:
         s = self.settings
@@ -281,9 +288,9 @@ def _course_hub():
     finally:
         the_hub.stop()
         for user in (STUDENT, INSTRUCTOR):
-            hub.remove_user(user, log=_log)
+            remove_user(user, log=_log)
         for group in (STUDENT_GROUP, INSTRUCTOR_GROUP):
-            hub.remove_group(group, log=_log)
+            remove_group(group, log=_log)
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -509,12 +516,12 @@ def test_student_and_instructor_in_the_browser(course_hub):
             if cell not in manual and value["score"] < value["max_score"]
         }
         assert graded["cells"] and not short, f"the model answers lost auto-graded points: {short}"
-        # nbgrader's release_feedback needs the submission's secret in autograded/;
-        # the grading pipeline does not carry it over yet (reported to the lead).
+        # nbgrader's release_feedback needs the submission's secret in autograded/: the
+        # grader carries it over from submitted/
         secret = f"{STUDENT}/{ASSIGNMENT}/submission_secret.txt"
-        if not (h.settings.course_dir / "autograded" / secret).exists():
-            _log("workaround: submission_secret.txt copied into autograded/")
-            h.as_instructor("cp", f"submitted/{secret}", f"autograded/{secret}")
+        assert (h.settings.course_dir / "autograded" / secret).read_text() == (
+            h.settings.course_dir / "submitted" / secret
+        ).read_text()
         h.as_instructor("nbgrader", "generate_feedback", ASSIGNMENT)
         h.as_instructor("nbgrader", "release_feedback", ASSIGNMENT)
 

@@ -13,10 +13,13 @@ org.mlops-course.role=singleuser. Skips without a Docker engine, fails in CI.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
-from mlops_course import hub
+from mlops_course.course import Course
+from mlops_course.hub.env import INSTRUCTOR_LAB_PLUGINS
+from mlops_course.hub.image import build_image
 from mlops_course.settings import in_ci
 
 PROFILE = os.environ.get("MLOPS_HUB_IMAGE_PROFILE", "light")
@@ -51,7 +54,8 @@ def image(client):
         if in_ci():
             pytest.fail(str(exc))
         pytest.skip(str(exc))
-    return hub.build_image(TAG, PROFILE, base, client=client, log=lambda line: None)
+    course = Course(Path(__file__).resolve().parents[2])
+    return build_image(course, TAG, PROFILE, base, client=client, log=lambda line: None)
 
 
 def _run(client, image: str, *command: str) -> str:
@@ -78,7 +82,7 @@ def test_the_image_is_a_student_environment(client, image):
     config = client.images.get(image).attrs["Config"]
     assert config["User"] == "1000" and config["Cmd"] == ["jupyterhub-singleuser"]
     listing = _run(client, image, "jupyter", "labextension", "list")
-    for plugin in hub.INSTRUCTOR_LAB_PLUGINS:  # off for students, on via the instructor config
+    for plugin in INSTRUCTOR_LAB_PLUGINS:  # off for students, on via the instructor config
         assert plugin in listing.split("Disabled extensions:")[-1], listing
     out = _run(client, image, "cat", "/etc/jupyter/nbgrader_config.py")
     assert "'mlops-course'" in out and "/srv/nbgrader/exchange" in out

@@ -21,13 +21,15 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from mlops_course import hub
+from mlops_course.hub.auth import role_of
+from mlops_course.hub.settings import HubSettings
+from mlops_course.settings import COURSE_ID
 
 REPO = Path(__file__).resolve().parents[2]
 VALUES = REPO / "hub" / "z2jh-values.yaml"
 SCHEMA = Path(__file__).with_name("z2jh_values_schema.yaml")
 MANIFESTS = sorted((REPO / "hub" / "k8s").glob("*.yaml"))
-EXCHANGE = str(hub.HubSettings().exchange)
+EXCHANGE = str(HubSettings().exchange)
 
 
 def values() -> dict:
@@ -85,7 +87,7 @@ def test_resources_and_image():
 
 def test_formgrader_service_and_roles_fit_together():
     v = values()["hub"]
-    service = hub.COURSE_ID
+    service = COURSE_ID
     assert service in v["services"]
     deployment = next(d for d in _documents() if d["kind"] == "Deployment")
     k8s_service = next(d for d in _documents() if d["kind"] == "Service")
@@ -94,13 +96,13 @@ def test_formgrader_service_and_roles_fit_together():
     assert env["JUPYTERHUB_SERVICE_NAME"] == service
     assert env["JUPYTERHUB_SERVICE_PREFIX"] == f"/services/{service}/"
     assert env["JUPYTER_CONFIG_PATH"] == str(
-        hub.HubSettings(prefix=Path("/opt/mlops-course")).role_config_dir("instructor")
+        HubSettings(prefix=Path("/opt/mlops-course")).role_config_dir("instructor")
     )
     roles = v["loadRoles"]
     assert f"access:services!service={service}" in roles[f"formgrade-{service}"]["scopes"]
     assert roles[f"formgrade-{service}"]["groups"] == [f"formgrade-{service}"]
     mounts = {m["mountPath"] for m in deployment["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]}
-    assert EXCHANGE in mounts and str(hub.HubSettings().course_dir) in mounts
+    assert EXCHANGE in mounts and str(HubSettings().course_dir) in mounts
 
 
 def _run_extra_config() -> SimpleNamespace:
@@ -126,7 +128,7 @@ def test_extra_config_maps_groups_and_roles():
         )
         c.KubeSpawner.pre_spawn_hook(spawner)
         assert spawner.environment["JUPYTER_CONFIG_PATH"] == f"/opt/mlops-course/etc/jupyter-{role}"
-        assert hub.role_of(groups) == role  # the same rule as the single-machine hub
+        assert role_of(groups) == role  # the same rule as the single-machine hub
 
 
 def _documents() -> list[dict]:
