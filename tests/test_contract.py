@@ -10,6 +10,7 @@ import nbformat
 import pytest
 from conftest import ASSIGNMENTS, REPO
 
+from mlops_course import authoring
 from mlops_course.settings import LEARNING_GOALS
 
 
@@ -328,24 +329,22 @@ def test_headings_follow_the_heading_scheme(assignment):
 
 def scheme_notebook(*cells):
     """A small notebook that follows the scheme, with extra cells at the end of Part 2."""
-    from mlops_course import authoring as a
-
-    return a.notebook(
+    return authoring.notebook(
         [
-            a.markdown("# Module 9: Demo"),
-            a.markdown("## Part 1: Theory\n\n### Questions"),
-            a.answer("q_layers", "q_layers = 'b'"),
-            a.test("test_q_layers", '"""Q1."""\nassert q_layers', points=1, goal="LG1"),
-            a.open_question("open_registry", "answer", points=2, goal="LG1"),
-            a.markdown(
+            authoring.markdown("# Module 9: Demo"),
+            authoring.markdown("## Part 1: Theory\n\n### Questions"),
+            authoring.answer("q_layers", "q_layers = 'b'"),
+            authoring.test("test_q_layers", '"""Q1."""\nassert q_layers', points=1, goal="LG1"),
+            authoring.open_question("open_registry", "answer", points=2, goal="LG1"),
+            authoring.markdown(
                 "## Part 2: Exercises\n\n```text\n# not a heading\n```\n\n### Exercise 1: a Dockerfile"
             ),
-            a.answer("dockerfile", "DOCKERFILE = ''"),
-            a.test("test_dockerfile", '"""T."""\nassert DOCKERFILE', points=1, goal="LG5"),
-            a.test("test_dockerfile_cache", '"""T."""\nassert DOCKERFILE', points=1, goal="LG5"),
-            a.readonly("given_build", "build()"),
+            authoring.answer("dockerfile", "DOCKERFILE = ''"),
+            authoring.test("test_dockerfile", '"""T."""\nassert DOCKERFILE', points=1, goal="LG5"),
+            authoring.test("test_dockerfile_cache", '"""T."""\nassert DOCKERFILE', points=1, goal="LG5"),
+            authoring.readonly("given_build", "build()"),
             *cells,
-            a.markdown("## You are done\n\nSubmit."),
+            authoring.markdown("## You are done\n\nSubmit."),
         ]
     )
 
@@ -357,16 +356,14 @@ def test_the_scheme_checks_accept_a_notebook_that_follows_it():
 
 
 def test_the_naming_check_names_the_notebook_the_cell_and_the_rule():
-    from mlops_course import authoring as a
-
     nb = scheme_notebook(
-        a.answer("q_late", "q_late = 1"),
-        a.test("theory_late", '"""T."""\nassert q_late', points=1, goal="LG1"),
-        a.test("test_q_late_format", '"""T."""\nassert q_late', points=1, goal="LG1"),
-        a.answer("answer_layers", "x = 1"),
-        a.test("test_compose_valid", '"""T."""\nassert x', points=1, goal="LG5"),
-        a.readonly("setup_prefect", "setup()"),
-        a.open_question("reflection", "answer", points=1, goal="LG1"),
+        authoring.answer("q_late", "q_late = 1"),
+        authoring.test("theory_late", '"""T."""\nassert q_late', points=1, goal="LG1"),
+        authoring.test("test_q_late_format", '"""T."""\nassert q_late', points=1, goal="LG1"),
+        authoring.answer("answer_layers", "x = 1"),
+        authoring.test("test_compose_valid", '"""T."""\nassert x', points=1, goal="LG5"),
+        authoring.readonly("setup_prefect", "setup()"),
+        authoring.open_question("reflection", "answer", points=1, goal="LG1"),
     )
     problems = naming_problems("m9_demo", nb)
     start = len(scheme_notebook().cells) - 1
@@ -387,21 +384,17 @@ def test_the_naming_check_names_the_notebook_the_cell_and_the_rule():
 
 
 def test_the_naming_check_rejects_reserved_prefixes_on_exercise_answers():
-    from mlops_course import authoring as a
-
-    problems = naming_problems("m9_demo", scheme_notebook(a.answer("test_helper", "x = 1")))
+    problems = naming_problems("m9_demo", scheme_notebook(authoring.answer("test_helper", "x = 1")))
     assert len(problems) == 1 and "(test_helper): an exercise answer is named after what it is" in problems[0]
 
 
 def test_the_heading_check_names_the_notebook_the_cell_and_the_rule():
-    from mlops_course import authoring as a
-
     nb = scheme_notebook(
-        a.markdown("### 2b. Deployment"),
-        a.markdown("### Exercise 3: skipped a number"),
-        a.markdown("## Part 3 — Pruning"),
-        a.markdown("### Questions"),
-        a.markdown("## Summary"),
+        authoring.markdown("### 2b. Deployment"),
+        authoring.markdown("### Exercise 3: skipped a number"),
+        authoring.markdown("## Part 3 — Pruning"),
+        authoring.markdown("### Questions"),
+        authoring.markdown("## Summary"),
     )
     nb.cells[0].source = "# Module 8: Demo"
     problems = heading_problems("m9_demo", nb)
@@ -420,10 +413,8 @@ def test_the_heading_check_names_the_notebook_the_cell_and_the_rule():
 
 
 def test_the_heading_check_wants_the_closing_heading_last():
-    from mlops_course import authoring as a
-
     nb = scheme_notebook()
-    nb.cells.append(a.markdown("## Part 3: After the end"))
+    nb.cells.append(authoring.markdown("## Part 3: After the end"))
     problems = heading_problems("m9_demo", nb)
     assert len(problems) == 1 and "no heading of level 1-3 after '## You are done'" in problems[0]
     nb.cells = nb.cells[:-2]
