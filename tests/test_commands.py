@@ -29,7 +29,7 @@ def test_feedback_shows_hints_but_never_hidden_test_code(course):
         source,
         {
             "q_debt_kinds": 'q_debt_kinds = {"a", "b"}',
-            "parse_pins": "def parse_pins(text):\n    return {}\n\n"
+            "pin_checker": "def parse_pins(text):\n    return {}\n\n"
             "def check_pins(pins, installed=None):\n    return {}",
         },
     )
@@ -58,7 +58,8 @@ def test_self_check_reports_each_question_with_its_hint(tmp_path):
     assert results["test_q_cace"].passed is False
     assert "Set q_cace to one letter" in results["test_q_cace"].hint
     assert (
-        results["test_parse_pins"].passed is False and "not answered yet" in results["test_parse_pins"].hint
+        results["test_pin_checker_parse"].passed is False
+        and "not answered yet" in results["test_pin_checker_parse"].hint
     )
     assert results["open_technical_debt"].passed is None
     text = format_results(list(results.values()))

@@ -10,6 +10,7 @@ import nbformat
 import pytest
 from conftest import ASSIGNMENTS, REPO
 
+from mlops_course import authoring
 from mlops_course.settings import LEARNING_GOALS
 
 
@@ -132,3 +133,289 @@ def test_learning_goals_each_assessed_in_two_modules():
                 modules[goal].add(assignment)
     thin = {goal: sorted(mods) for goal, mods in modules.items() if len(mods) < 2}
     assert not thin, f"learning goals assessed in fewer than two modules: {thin}"
+
+
+# ------------------------------------------------------------------ naming and headings
+# The scheme (docs/authoring.md, "Grade ids and headings"): theory answer q_<topic> with
+# its test test_q_<topic>; exercise answer <what it is> with tests test_<answer> or
+# test_<answer>_<aspect>; open_<topic> for manually graded answers; given_<what> for
+# locked given code. Headings: "# Module N: Title", "## Part N: Title" (Part 1 is the
+# theory), "### Questions", "### Exercise N: Title", and "## You are done" at the end.
+
+SNAKE = r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*"
+RESERVED_PREFIXES = ("q_", "test_", "open_", "given_")
+ATX_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t]*$")
+FENCE = re.compile(r"^ {0,3}(```|~~~)")
+MODULE_HEADING = re.compile(r"# Module (\d+): \S.*")
+PART_HEADING = re.compile(r"## Part (\d+): \S.*")
+EXERCISE_HEADING = re.compile(r"### Exercise (\d+): \S.*")
+DONE_HEADING = "## You are done"
+QUESTIONS_HEADING = "### Questions"
+
+
+def grade_id_of(cell) -> str | None:
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def cell_kind(cell) -> str:
+    """open, answer, test or given: the role of a cell that carries a grade id."""
+    meta = cell.metadata["nbgrader"]
+    grade, solution, locked = (bool(meta.get(key)) for key in ("grade", "solution", "locked"))
+    if cell.cell_type == "markdown" and grade and solution:
+        return "open"
+    if cell.cell_type == "code" and solution and not grade:
+        return "answer"
+    if cell.cell_type == "code" and grade and not solution:
+        return "test"
+    if cell.cell_type == "code" and locked and not grade and not solution:
+        return "given"
+    return "unknown"
+
+
+def headings(nb):
+    """(cell index, heading line) for every ATX heading of level 1-3 in markdown cells,
+    outside fenced code blocks."""
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "markdown":
+            continue
+        fenced = False
+        for line in cell.source.splitlines():
+            if FENCE.match(line):
+                fenced = not fenced
+                continue
+            match = None if fenced else ATX_HEADING.match(line)
+            if match and len(match.group(1)) <= 3:
+                yield index, f"{match.group(1)} {match.group(2) or ''}".rstrip()
+
+
+def where(name: str, index: int, cell) -> str:
+    grade_id = grade_id_of(cell) if "nbgrader" in cell.metadata else None
+    return f"{name}.ipynb cell {index}" + (f" ({grade_id})" if grade_id else "")
+
+
+def heading_problems(name: str, nb) -> list[str]:
+    """Every heading of level 1-3 that breaks the heading scheme, one message each."""
+    module_number = re.match(r"m(\d+)_", name)
+    problems, part, exercise, module_seen, done = [], 0, 0, False, False
+    for index, line in headings(nb):
+        at = f"{name}.ipynb cell {index}: heading {line!r}"
+        level = len(line.split(" ", 1)[0])
+        if done:
+            problems.append(f"{at}: no heading of level 1-3 after {DONE_HEADING!r}; closing content only")
+        elif level == 1:
+            match = MODULE_HEADING.fullmatch(line)
+            if module_seen or not match:
+                problems.append(f"{at}: one level-1 heading per notebook, '# Module N: Title'")
+            elif module_number and int(match.group(1)) != int(module_number.group(1)):
+                problems.append(f"{at}: the module number must be {int(module_number.group(1))}")
+            module_seen = True
+        elif not module_seen:
+            problems.append(f"{at}: the first heading must be '# Module N: Title'")
+        elif level == 2:
+            match = PART_HEADING.fullmatch(line)
+            if line == DONE_HEADING:
+                done = True
+            elif not match:
+                problems.append(f"{at}: level-2 headings are '## Part N: Title' or {DONE_HEADING!r}")
+            elif int(match.group(1)) != part + 1:
+                problems.append(f"{at}: parts are numbered 1, 2, 3... in order; expected Part {part + 1}")
+                part = int(match.group(1))
+            else:
+                part = int(match.group(1))
+        else:
+            match = EXERCISE_HEADING.fullmatch(line)
+            if line == QUESTIONS_HEADING:
+                if part != 1:
+                    problems.append(f"{at}: {QUESTIONS_HEADING!r} belongs in Part 1 (the theory)")
+            elif not match:
+                problems.append(
+                    f"{at}: level-3 headings are {QUESTIONS_HEADING!r} or '### Exercise N: Title'"
+                )
+            elif part < 2:
+                problems.append(f"{at}: exercises come after Part 1 (the theory)")
+            elif int(match.group(1)) != exercise + 1:
+                problems.append(
+                    f"{at}: exercises are numbered 1, 2, 3... in order; expected Exercise {exercise + 1}"
+                )
+                exercise = int(match.group(1))
+            else:
+                exercise = int(match.group(1))
+    if not module_seen:
+        problems.append(f"{name}.ipynb: no '# Module N: Title' heading")
+    if part == 0:
+        problems.append(f"{name}.ipynb: no '## Part 1: Title' heading (Part 1 is the theory)")
+    if not done:
+        problems.append(f"{name}.ipynb: no {DONE_HEADING!r} heading at the end")
+    return problems
+
+
+def sections(nb) -> list[tuple[int, bool, bool]]:
+    """Per cell: (part number, under '### Questions', under an '### Exercise' heading),
+    after the cell's own headings."""
+    by_cell = {}
+    for index, line in headings(nb):
+        by_cell.setdefault(index, []).append(line)
+    state, result = (0, False, False), []
+    for index in range(len(nb.cells)):
+        for line in by_cell.get(index, []):
+            part = PART_HEADING.fullmatch(line)
+            if part or line == DONE_HEADING:
+                state = (int(part.group(1)) if part else -1, False, False)
+            elif line == QUESTIONS_HEADING:
+                state = (state[0], True, False)
+            elif EXERCISE_HEADING.fullmatch(line):
+                state = (state[0], False, True)
+        result.append(state)
+    return result
+
+
+def naming_problems(name: str, nb) -> list[str]:
+    """Every grade id that breaks the naming scheme, one message each."""
+    problems, answers = [], []
+    for index, (cell, (part, in_questions, in_exercise)) in enumerate(zip(nb.cells, sections(nb))):
+        grade_id = grade_id_of(cell)
+        if not grade_id:
+            continue
+        at, kind = where(name, index, cell), cell_kind(cell)
+        if kind == "open" and not re.fullmatch(f"open_{SNAKE}", grade_id):
+            problems.append(f"{at}: a manually graded answer is named open_<topic>")
+        elif kind == "given" and not re.fullmatch(f"given_{SNAKE}", grade_id):
+            problems.append(f"{at}: locked given code with a grade id is named given_<what>")
+        elif kind == "answer" and grade_id.startswith("q_"):
+            if not re.fullmatch(f"q_{SNAKE}", grade_id):
+                problems.append(f"{at}: a theory answer is named q_<topic> (snake_case)")
+            elif not (part == 1 and in_questions):
+                problems.append(f"{at}: a theory answer (q_<topic>) sits under '### Questions' in Part 1")
+            answers.append(grade_id)
+        elif kind == "answer":
+            if not re.fullmatch(SNAKE, grade_id) or grade_id.startswith(RESERVED_PREFIXES):
+                problems.append(
+                    f"{at}: an exercise answer is named after what it is (snake_case), without the "
+                    f"prefixes {', '.join(RESERVED_PREFIXES)}"
+                )
+            elif part == 1:
+                problems.append(f"{at}: an answer in Part 1 is a theory answer, named q_<topic>")
+            elif not in_exercise:
+                problems.append(f"{at}: an exercise answer sits under an '### Exercise N: Title' heading")
+            answers.append(grade_id)
+        elif kind == "test":
+            owners = [
+                answer
+                for answer in answers
+                if grade_id == f"test_{answer}"
+                or (not answer.startswith("q_") and grade_id.startswith(f"test_{answer}_"))
+            ]
+            if not owners:
+                problems.append(
+                    f"{at}: a test is named test_<answer> or test_<answer>_<aspect> (test_q_<topic> for a "
+                    f"theory question) after an answer above it (nearest: {', '.join(answers[-3:]) or 'none'})"
+                )
+        elif kind == "unknown":
+            problems.append(
+                f"{at}: a grade id on a cell that is no answer, test, open question or given code"
+            )
+    return problems
+
+
+def test_grade_ids_follow_the_naming_scheme(assignment):
+    problems = naming_problems(assignment, load(assignment))
+    assert not problems, "\n".join(problems)
+
+
+def test_headings_follow_the_heading_scheme(assignment):
+    problems = heading_problems(assignment, load(assignment))
+    assert not problems, "\n".join(problems)
+
+
+def scheme_notebook(*cells):
+    """A small notebook that follows the scheme, with extra cells at the end of Part 2."""
+    return authoring.notebook(
+        [
+            authoring.markdown("# Module 9: Demo"),
+            authoring.markdown("## Part 1: Theory\n\n### Questions"),
+            authoring.answer("q_layers", "q_layers = 'b'"),
+            authoring.test("test_q_layers", '"""Q1."""\nassert q_layers', points=1, goal="LG1"),
+            authoring.open_question("open_registry", "answer", points=2, goal="LG1"),
+            authoring.markdown(
+                "## Part 2: Exercises\n\n```text\n# not a heading\n```\n\n### Exercise 1: a Dockerfile"
+            ),
+            authoring.answer("dockerfile", "DOCKERFILE = ''"),
+            authoring.test("test_dockerfile", '"""T."""\nassert DOCKERFILE', points=1, goal="LG5"),
+            authoring.test("test_dockerfile_cache", '"""T."""\nassert DOCKERFILE', points=1, goal="LG5"),
+            authoring.readonly("given_build", "build()"),
+            *cells,
+            authoring.markdown("## You are done\n\nSubmit."),
+        ]
+    )
+
+
+def test_the_scheme_checks_accept_a_notebook_that_follows_it():
+    nb = scheme_notebook()
+    assert naming_problems("m9_demo", nb) == []
+    assert heading_problems("m9_demo", nb) == []
+
+
+def test_the_naming_check_names_the_notebook_the_cell_and_the_rule():
+    nb = scheme_notebook(
+        authoring.answer("q_late", "q_late = 1"),
+        authoring.test("theory_late", '"""T."""\nassert q_late', points=1, goal="LG1"),
+        authoring.test("test_q_late_format", '"""T."""\nassert q_late', points=1, goal="LG1"),
+        authoring.answer("answer_layers", "x = 1"),
+        authoring.test("test_compose_valid", '"""T."""\nassert x', points=1, goal="LG5"),
+        authoring.readonly("setup_prefect", "setup()"),
+        authoring.open_question("reflection", "answer", points=1, goal="LG1"),
+    )
+    problems = naming_problems("m9_demo", nb)
+    start = len(scheme_notebook().cells) - 1
+    expected = {
+        start: "(q_late): a theory answer (q_<topic>) sits under '### Questions' in Part 1",
+        start + 1: "(theory_late): a test is named test_<answer>",
+        start + 2: "(test_q_late_format): a test is named test_<answer>",
+        start + 4: "(test_compose_valid): a test is named test_<answer>",
+        start + 5: "(setup_prefect): locked given code with a grade id is named given_<what>",
+        start + 6: "(reflection): a manually graded answer is named open_<topic>",
+    }
+    assert len(problems) == len(expected), "\n".join(problems)
+    for index, rule in expected.items():
+        assert any(p.startswith(f"m9_demo.ipynb cell {index} ") and rule in p for p in problems), (
+            index,
+            problems,
+        )
+
+
+def test_the_naming_check_rejects_reserved_prefixes_on_exercise_answers():
+    problems = naming_problems("m9_demo", scheme_notebook(authoring.answer("test_helper", "x = 1")))
+    assert len(problems) == 1 and "(test_helper): an exercise answer is named after what it is" in problems[0]
+
+
+def test_the_heading_check_names_the_notebook_the_cell_and_the_rule():
+    nb = scheme_notebook(
+        authoring.markdown("### 2b. Deployment"),
+        authoring.markdown("### Exercise 3: skipped a number"),
+        authoring.markdown("## Part 3 — Pruning"),
+        authoring.markdown("### Questions"),
+        authoring.markdown("## Summary"),
+    )
+    nb.cells[0].source = "# Module 8: Demo"
+    problems = heading_problems("m9_demo", nb)
+    start = len(scheme_notebook().cells) - 1
+    expected = [
+        "m9_demo.ipynb cell 0: heading '# Module 8: Demo': the module number must be 9",
+        f"m9_demo.ipynb cell {start}: heading '### 2b. Deployment': level-3 headings are",
+        f"m9_demo.ipynb cell {start + 1}: heading '### Exercise 3: skipped a number': exercises are numbered",
+        f"m9_demo.ipynb cell {start + 2}: heading '## Part 3 — Pruning': level-2 headings are",
+        f"m9_demo.ipynb cell {start + 3}: heading '### Questions': '### Questions' belongs in Part 1",
+        f"m9_demo.ipynb cell {start + 4}: heading '## Summary': level-2 headings are",
+    ]
+    assert len(problems) == len(expected), "\n".join(problems)
+    for message, problem in zip(expected, problems):
+        assert problem.startswith(message), (message, problem)
+
+
+def test_the_heading_check_wants_the_closing_heading_last():
+    nb = scheme_notebook()
+    nb.cells.append(authoring.markdown("## Part 3: After the end"))
+    problems = heading_problems("m9_demo", nb)
+    assert len(problems) == 1 and "no heading of level 1-3 after '## You are done'" in problems[0]
+    nb.cells = nb.cells[:-2]
+    assert heading_problems("m9_demo", nb) == ["m9_demo.ipynb: no '## You are done' heading at the end"]

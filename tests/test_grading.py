@@ -116,7 +116,12 @@ def test_a_dead_kernel_scores_nothing_after_the_crash(class_results):
     assert "kernel died" in result.reason
     # the theory answers ran before the crash; no test after it may count as passed
     assert result.cells["test_q_small_box"]["score"] == 1
-    for cell in ("test_environment_report", "test_parse_pins", "test_check_pins", "test_reproducible"):
+    for cell in (
+        "test_environment_report",
+        "test_pin_checker_parse",
+        "test_pin_checker_check",
+        "test_train_and_predict_reproducible",
+    ):
         assert result.cells[cell]["score"] == 0, cell
 
 
@@ -184,7 +189,10 @@ def test_the_whole_notebook_wall_clock_stops_a_slow_notebook(course):
     assert "6 s limit" in result.reason
     # what ran before the stop counts; nothing after it may count as passed
     assert result.cells["test_q_small_box"]["score"] == 1
-    assert result.cells["test_reproducible"]["score"] == 0 and result.cells["test_parse_pins"]["score"] == 0
+    assert (
+        result.cells["test_train_and_predict_reproducible"]["score"] == 0
+        and result.cells["test_pin_checker_parse"]["score"] == 0
+    )
 
 
 def test_grading_an_assignment_that_was_never_released_is_a_clear_error(course):

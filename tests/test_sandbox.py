@@ -194,7 +194,7 @@ def test_a_dying_kernel_is_reported_and_later_tests_score_nothing(attack_results
     result = attack_results["kernel-dies"]
     assert "kernel died" in result.reason
     assert result.cells["test_environment_report"]["score"] == 0
-    assert result.cells["test_reproducible"]["score"] == 0
+    assert result.cells["test_train_and_predict_reproducible"]["score"] == 0
 
 
 @pytest.mark.parametrize(

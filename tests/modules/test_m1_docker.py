@@ -478,23 +478,23 @@ def test_typical_mistakes_lose_the_right_points(client, grade_variant):
     scores, max_scores = result.scores, result.max_scores
     lost = {cell for cell in scores if scores[cell] < max_scores[cell] and cell not in result.manual}
     # port not exposed
-    assert scores["test_image_inspect"] == 0
+    assert scores["test_first_image_inspect"] == 0
     # wrong layer order: the static check and the cache proof
-    assert scores["test_layer_order"] == 0
-    assert scores["test_dockerfile_cache"] == 0
+    assert scores["test_dockerfile_optimised_layer_order"] == 0
+    assert scores["test_dockerfile_optimised_cache"] == 0
     # root user
-    assert scores["test_nonroot"] == 0
+    assert scores["test_dockerfile_optimised_nonroot"] == 0
     # compose service without healthcheck (depends_on only waits for the start)
-    assert scores["test_compose_design"] == 0
-    assert scores["test_compose_run"] == 0, "without a healthcheck Docker never reports the api healthy"
+    assert scores["test_compose_file_design"] == 0
+    assert scores["test_compose_file_run"] == 0, "without a healthcheck Docker never reports the api healthy"
     assert scores["test_q_cache"] == 0
     assert lost == {
-        "test_image_inspect",
-        "test_layer_order",
-        "test_dockerfile_cache",
-        "test_nonroot",
-        "test_compose_design",
-        "test_compose_run",
+        "test_first_image_inspect",
+        "test_dockerfile_optimised_layer_order",
+        "test_dockerfile_optimised_cache",
+        "test_dockerfile_optimised_nonroot",
+        "test_compose_file_design",
+        "test_compose_file_run",
         "test_q_cache",
     }, f"only the cells of the mistakes may lose points; lost: {sorted(lost)}"
     # the hint reaches the student (the assert's message is in the executed notebook)
@@ -518,7 +518,12 @@ def test_without_an_engine_static_checks_still_grade(grade_variant, monkeypatch,
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
     result = grade_variant(ASSIGNMENT, {})
     scores, max_scores = result.scores, result.max_scores
-    static = {"test_dockerfile_static", "test_layer_order", "test_compose_schema", "test_compose_design"}
+    static = {
+        "test_dockerfile_static",
+        "test_dockerfile_optimised_layer_order",
+        "test_compose_file_schema",
+        "test_compose_file_design",
+    }
     static |= {cell for cell in scores if cell.startswith("test_q_")}
     for cell in static:
         assert scores[cell] == max_scores[cell], f"{cell} needs no engine and must still score"

@@ -207,12 +207,12 @@ def test_typical_mistakes_lose_the_right_points(grade_variant):
     assert wrong.count("RUN_ID") == 1 and "retries" not in wrong and wrong.count("start_run") == 2
     result = grade_variant(ASSIGNMENT, {"pipeline_tasks": wrong})
     s, m = result.scores, result.max_scores
-    for lost in ("test_retries", "test_caching", "test_tracking"):
+    for lost in ("test_pipeline_tasks_retries", "test_pipeline_tasks_caching", "test_pipeline_flow_tracking"):
         assert s[lost] == 0, (lost, s)
     for kept in (
-        "test_validate",
-        "test_pipeline_runs",
-        "test_registry",
+        "test_pipeline_tasks_validate",
+        "test_pipeline_flow_runs",
+        "test_load_registered_model",
         "test_q_stage_order",
         "test_q_tracking",
     ):

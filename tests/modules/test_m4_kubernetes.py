@@ -409,22 +409,22 @@ def test_typical_manifest_mistakes_lose_the_right_points(grade_variant):
         },
     )
     s, m = result.scores, result.max_scores
-    assert s["service_selector"] == 0, "a Service selecting no pod must lose the selector points"
-    assert s["service_ports"] == m["service_ports"], "the ports of that Service are still right"
-    assert s["deployment_probes"] == 0, "a probe on /healthz must lose the probe points"
+    assert s["test_service_selector"] == 0, "a Service selecting no pod must lose the selector points"
+    assert s["test_service_ports"] == m["test_service_ports"], "the ports of that Service are still right"
+    assert s["test_deployment_probes"] == 0, "a probe on /healthz must lose the probe points"
     assert (
-        s["deployment_valid"] == m["deployment_valid"]
-        and s["deployment_resources"] == m["deployment_resources"]
+        s["test_deployment_valid"] == m["test_deployment_valid"]
+        and s["test_deployment_resources"] == m["test_deployment_resources"]
     )
-    assert s["cronjob_valid"] == 0, "a 4-field cron schedule must lose the CronJob points"
+    assert s["test_cronjob_valid"] == 0, "a 4-field cron schedule must lose the CronJob points"
     for cell in (
-        "configmap_valid",
-        "job_valid",
-        "selector_equality",
-        "selector_set_based",
-        "rollout_bounds",
-        "hpa_replicas",
-        "q_pod_phase",
+        "test_configmap_valid",
+        "test_job_valid",
+        "test_selector_equality",
+        "test_selector_set_based",
+        "test_rollout_bounds",
+        "test_hpa_replicas",
+        "test_q_pod_phase",
     ):
         assert s[cell] == m[cell], f"{cell} should keep its points"
 
@@ -447,14 +447,14 @@ def test_port_and_selector_logic_mistakes_lose_the_right_points(grade_variant):
                 "return math.ceil(exact) if round_up else math.floor(exact)",
                 "return math.ceil(exact)",
             ),
-            "q_pod_phase_answer": 'q_pod_phase = "c"\n',
+            "q_pod_phase": 'q_pod_phase = "c"\n',
         },
     )
     s, m = result.scores, result.max_scores
-    assert s["service_ports"] == 0, (
+    assert s["test_service_ports"] == 0, (
         "targetPort 8080 while the container listens on 8000 must lose the port points"
     )
-    assert s["service_selector"] == m["service_selector"]
-    assert s["selector_set_based"] == 0 and s["selector_equality"] == m["selector_equality"]
-    assert s["rollout_bounds"] == 0 and s["hpa_replicas"] == m["hpa_replicas"]
-    assert s["q_pod_phase"] == 0 and s["q_rollout"] == m["q_rollout"]
+    assert s["test_service_selector"] == m["test_service_selector"]
+    assert s["test_selector_set_based"] == 0 and s["test_selector_equality"] == m["test_selector_equality"]
+    assert s["test_rollout_bounds"] == 0 and s["test_hpa_replicas"] == m["test_hpa_replicas"]
+    assert s["test_q_pod_phase"] == 0 and s["test_q_rollout"] == m["test_q_rollout"]

@@ -199,31 +199,31 @@ def test_typical_mistakes_lose_points(grade_variant):
     result = grade_variant(
         ASSIGNMENT,
         {
-            "convert_models": INT8_WITHOUT_REPRESENTATIVE_DATA,
+            "tflite_converter": INT8_WITHOUT_REPRESENTATIVE_DATA,
             "results_table": RESULTS_ON_TRAINING_DATA,
             "magnitude_prune": PRUNE_BIASES_TOO,
             "pick_variant": PICK_IGNORES_LATENCY,
-            "answer_q_delegate": 'q_delegate = "b"',
+            "q_delegate": 'q_delegate = "b"',
         },
     )
     assert result.result.status == "graded", result.result.reason
     lost = {cell for cell, score in result.scores.items() if score < result.max_scores[cell]}
     # no representative data set: the "int8" model is not int8, and the targets do not count
-    assert result.scores["int8_full_integer"] == 0
-    assert result.scores["edge_targets"] == 0
+    assert result.scores["test_tflite_converter_int8"] == 0
+    assert result.scores["test_results_table_targets"] == 0
     # accuracy measured on the training data
-    assert result.scores["results_measured"] == 0
-    assert result.scores["pruning_works"] == 0
-    assert result.scores["budget_pick"] == 0
-    assert result.scores["theory_delegate"] == 0
+    assert result.scores["test_results_table"] == 0
+    assert result.scores["test_magnitude_prune"] == 0
+    assert result.scores["test_pick_variant"] == 0
+    assert result.scores["test_q_delegate"] == 0
     # ...and nothing else is lost (open questions are graded by hand)
     assert lost - set(result.manual) == {
-        "int8_full_integer",
-        "edge_targets",
-        "results_measured",
-        "pruning_works",
-        "budget_pick",
-        "theory_delegate",
+        "test_tflite_converter_int8",
+        "test_results_table_targets",
+        "test_results_table",
+        "test_magnitude_prune",
+        "test_pick_variant",
+        "test_q_delegate",
     }
     text = _outputs_text(result.executed)
     assert "inference_input_type" in text  # the hint of the int8 test
@@ -253,10 +253,12 @@ def run_tflite(path, x):
 """
         },
     )
-    assert result.scores["run_tflite_predicts"] == 0
-    assert result.scores["results_measured"] == 0  # its int8 accuracy is not the real one
-    assert result.scores["tflite_variants"] == result.max_scores["tflite_variants"]
-    assert result.scores["int8_full_integer"] == result.max_scores["int8_full_integer"]
+    assert result.scores["test_run_tflite"] == 0
+    assert result.scores["test_results_table"] == 0  # its int8 accuracy is not the real one
+    assert (
+        result.scores["test_tflite_converter_variants"] == result.max_scores["test_tflite_converter_variants"]
+    )
+    assert result.scores["test_tflite_converter_int8"] == result.max_scores["test_tflite_converter_int8"]
 
 
 INT8_IO_WITHOUT_REPRESENTATIVE_DATA = """
@@ -283,13 +285,13 @@ def convert(model, kind):
 def test_int8_conversion_that_fails_is_explained(grade_variant):
     """The other form of the same mistake: the converter refuses int8 input/output
     without a representative data set; the notebook goes on, and the int8 test says why."""
-    result = grade_variant(ASSIGNMENT, {"convert_models": INT8_IO_WITHOUT_REPRESENTATIVE_DATA})
+    result = grade_variant(ASSIGNMENT, {"tflite_converter": INT8_IO_WITHOUT_REPRESENTATIVE_DATA})
     assert result.result.status == "graded", result.result.reason
-    assert result.scores["int8_full_integer"] == 0
-    assert result.scores["tflite_variants"] == 0  # only three files
-    assert result.scores["model_trained"] == result.max_scores["model_trained"]
-    assert result.scores["pruning_works"] == result.max_scores["pruning_works"]
-    assert result.scores["budget_pick"] == result.max_scores["budget_pick"]
+    assert result.scores["test_tflite_converter_int8"] == 0
+    assert result.scores["test_tflite_converter_variants"] == 0  # only three files
+    assert result.scores["test_keras_model_trained"] == result.max_scores["test_keras_model_trained"]
+    assert result.scores["test_magnitude_prune"] == result.max_scores["test_magnitude_prune"]
+    assert result.scores["test_pick_variant"] == result.max_scores["test_pick_variant"]
     text = _outputs_text(result.executed)
     assert "int8     conversion FAILED" in text
     assert "the int8 conversion failed: with int8 input/output the converter needs" in text

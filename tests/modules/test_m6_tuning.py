@@ -144,28 +144,28 @@ def test_typical_mistakes_lose_points(grade_variant):
         {
             "objective": OBJECTIVE_ON_TEST_SET_WITHOUT_REPORTS,
             "make_study": STUDY_IN_MEMORY,
-            "answer_q_test_set": 'q_test_set = "a"',
+            "q_test_set": 'q_test_set = "a"',
         },
     )
     assert result.result.status == "graded", result.result.reason
     lost = {cell for cell, score in result.scores.items() if score < result.max_scores[cell]}
     # tuning on the test set, and no intermediate values
-    assert result.scores["objective_cv"] == 0
+    assert result.scores["test_objective_cv"] == 0
     # pruning that never reports: nothing is pruned, no compute saved
-    assert result.scores["pruning_saves"] == 0
+    assert result.scores["test_pruned_search_savings"] == 0
     # a study that cannot be resumed (in memory): neither the second process nor the workers find it
-    assert result.scores["study_resumable"] == 0
-    assert result.scores["workers_share_study"] == 0
-    assert result.scores["theory_test_set"] == 0
+    assert result.scores["test_make_study_resumable"] == 0
+    assert result.scores["test_parallel_workers"] == 0
+    assert result.scores["test_q_test_set"] == 0
     # the comparison of samplers and the final test still work with this objective
-    assert result.scores["searches_compared"] == result.max_scores["searches_compared"]
-    assert result.scores["tuned_vs_baseline"] == result.max_scores["tuned_vs_baseline"]
+    assert result.scores["test_searches_compared"] == result.max_scores["test_searches_compared"]
+    assert result.scores["test_final_scores"] == result.max_scores["test_final_scores"]
     assert lost - set(result.manual) == {
-        "objective_cv",
-        "pruning_saves",
-        "study_resumable",
-        "workers_share_study",
-        "theory_test_set",
+        "test_objective_cv",
+        "test_pruned_search_savings",
+        "test_make_study_resumable",
+        "test_parallel_workers",
+        "test_q_test_set",
     }
     text = _outputs_text(result.executed)
     assert "call trial.report(score, step) after every epoch" in text
@@ -212,16 +212,20 @@ def test_more_mistakes_lose_points(grade_variant):
         ASSIGNMENT,
         {
             "make_study": STUDY_WITHOUT_LOAD_IF_EXISTS,
-            "run_searches": SEARCHES_WITH_DEFAULT_PRUNER,
+            "searches": SEARCHES_WITH_DEFAULT_PRUNER,
             "final_scores": FINAL_SCORES_ON_TRAINING_DATA,
         },
     )
     assert result.result.status == "graded", result.result.reason
     lost = {cell for cell, score in result.scores.items() if score < result.max_scores[cell]}
-    assert result.scores["study_resumable"] == 0  # make_study cannot be called again
-    assert result.scores["searches_compared"] == 0  # pruned trials: unequal budgets
-    assert result.scores["tuned_vs_baseline"] == 0  # scored on the training data
-    assert lost - set(result.manual) == {"study_resumable", "searches_compared", "tuned_vs_baseline"}
+    assert result.scores["test_make_study_resumable"] == 0  # make_study cannot be called again
+    assert result.scores["test_searches_compared"] == 0  # pruned trials: unequal budgets
+    assert result.scores["test_final_scores"] == 0  # scored on the training data
+    assert lost - set(result.manual) == {
+        "test_make_study_resumable",
+        "test_searches_compared",
+        "test_final_scores",
+    }
     text = _outputs_text(result.executed)
     assert "load_if_exists=True" in text
     assert "no pruning (pruner=optuna.pruners.NopPruner())" in text

@@ -320,15 +320,23 @@ def test_typical_monitoring_mistakes_lose_the_right_points(tools, grade_variant)
         },
     )
     s, m = result.scores, result.max_scores
-    assert s["metrics_types"] == 0, "an in-flight Counter must lose the metric-type points"
-    assert s["metrics_values"] == m["metrics_values"], "the request counts are still right"
-    assert s["alert_behaviour"] == 0, "an alert without for: fires at once and must lose the behaviour points"
-    assert s["alert_rules_valid"] == m["alert_rules_valid"], "the rule file is still valid"
-    assert s["drift_flags_test"] == 0, "thresholds that flag clean windows must lose the flag points"
-    assert s["drift_psi"] == m["drift_psi"], "psi() itself is still right"
-    assert s["promql_queries"] == 0, (
+    assert s["test_instrumentation_metric_types"] == 0, (
+        "an in-flight Counter must lose the metric-type points"
+    )
+    assert s["test_instrumentation_metric_values"] == m["test_instrumentation_metric_values"], (
+        "the request counts are still right"
+    )
+    assert s["test_alert_rules_behaviour"] == 0, (
+        "an alert without for: fires at once and must lose the behaviour points"
+    )
+    assert s["test_alert_rules_valid"] == m["test_alert_rules_valid"], "the rule file is still valid"
+    assert s["test_drift_detection_flags"] == 0, (
+        "thresholds that flag clean windows must lose the flag points"
+    )
+    assert s["test_drift_detection_psi"] == m["test_drift_detection_psi"], "psi() itself is still right"
+    assert s["test_promql_queries"] == 0, (
         "a rate query returning one series per status must lose the PromQL points"
     )
-    assert s["json_logs_summary"] == 0 and s["json_logs_format"] == m["json_logs_format"]
-    for cell in ("prometheus_config_valid", "q_for", "q_golden_signals"):
+    assert s["test_json_logs_summary"] == 0 and s["test_json_logs_format"] == m["test_json_logs_format"]
+    for cell in ("test_prometheus_config_valid", "test_q_for", "test_q_golden_signals"):
         assert s[cell] == m[cell], f"{cell} should keep its points"
