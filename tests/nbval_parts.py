@@ -6,20 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
 import pytest
+from helpers import missing_parts, notebook_requires
 
-from mlops_course.doctor import part_available
 from mlops_course.settings import in_ci
-
-
-def notebook_requires(notebook_path: Path) -> list[str]:
-    nb = nbformat.read(str(notebook_path), as_version=4)
-    return list(nb.metadata.get("mlops_course", {}).get("requires", []))
-
-
-def missing_parts(parts: list[str]) -> list[str]:
-    return [part for part in parts if not part_available(part)]
 
 
 def pytest_collection_modifyitems(config, items):

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ASSIGNMENTS, REPO, ensure_released, notebook_requires, skip_unless_parts
+from helpers import ASSIGNMENTS, REPO, ensure_released, notebook_requires, require_parts
 
 pytestmark = pytest.mark.slow
 NBGRADER = [sys.executable, "-m", "nbgrader"]
@@ -14,7 +14,7 @@ NBGRADER = [sys.executable, "-m", "nbgrader"]
 
 @pytest.fixture(params=ASSIGNMENTS)
 def assignment(request):
-    skip_unless_parts(notebook_requires(REPO / "source" / request.param / f"{request.param}.ipynb"))
+    require_parts(notebook_requires(REPO / "source" / request.param / f"{request.param}.ipynb"))
     return request.param
 
 

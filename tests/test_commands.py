@@ -10,7 +10,7 @@ import sys
 
 import nbformat
 import pytest
-from conftest import REPO, ensure_released, replace_cells, submit_and_grade
+from helpers import REPO, ensure_released, replace_cells, submit_and_grade
 
 from mlops_course.course import Course
 from mlops_course.grading.export import export_csv

@@ -7,7 +7,7 @@ import json
 
 import nbformat
 import pytest
-from conftest import ensure_released, put_submission, replace_cells
+from helpers import ensure_released, put_submission, replace_cells
 from nbgrader.api import Gradebook
 
 from mlops_course.grading.pipeline import GradingSetupError, Options, grade

@@ -7,7 +7,7 @@ import sys
 import tomllib
 
 import yaml
-from conftest import REPO
+from helpers import REPO
 from packaging.requirements import Requirement
 
 

@@ -17,10 +17,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import REPO, replace_cells
+from helpers import REPO, replace_cells, skip_or_fail
 
 from mlops_course.course import Course
-from mlops_course.settings import in_ci
 
 pytestmark = pytest.mark.slow
 A = "m0_setup"
@@ -35,9 +34,7 @@ def _require_postgres() -> None:
             f"PostgreSQL server binaries not found in {PG_BIN} ({', '.join(missing)}): "
             "apt-get install postgresql (or set MLOPS_COURSE_PG_BIN)"
         )
-        if in_ci():
-            pytest.fail(f"CI must provide PostgreSQL: {message}")
-        pytest.skip(message)
+        skip_or_fail(message)
 
 
 def _free_port() -> int:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import REPO
+from helpers import REPO
 from nbgrader.api import Gradebook
 
 pytestmark = pytest.mark.slow

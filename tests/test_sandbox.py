@@ -7,7 +7,7 @@ import socket
 
 import nbformat
 import pytest
-from conftest import ensure_released, put_submission, replace_cells, skip_unless_parts
+from helpers import ensure_released, put_submission, replace_cells, require_parts
 
 from mlops_course.grading.execution.sandbox import Limits, environment_mounts
 from mlops_course.grading.pipeline import Options, grade
@@ -38,7 +38,7 @@ def listener():
 
 @pytest.fixture(scope="module")
 def attack_results(course, listener):
-    skip_unless_parts(["docker"])
+    require_parts(["docker"])
     ensure_released(course, A)
     good = nbformat.read(str(course.source_notebook(A)), as_version=4)
     attacks = {

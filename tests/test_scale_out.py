@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ensure_released, replace_cells, skip_unless_parts
+from helpers import ensure_released, replace_cells, require_parts
 
 from mlops_course.grading.execution.dask_cluster import KILLED_REASON, DaskExecutor, DaskSetupError
 from mlops_course.grading.execution.jobs import ExecutionJob
@@ -165,7 +165,7 @@ def test_sandboxed_notebooks_on_a_local_dask_cluster_score_like_the_local_pool(
     """With the sandbox (the default), each Dask task runs its notebook in the grading
     container of the worker's machine: same scores, and the notebook runs as nobody
     without the course folder (ship: from a copy unpacked on the worker)."""
-    skip_unless_parts(["docker"])
+    require_parts(["docker"])
     monkeypatch.setenv("MLOPS_COURSE_DASK_TRANSFER", transfer)
     probe = replace_cells(source_nb(course), {"q_small_box": SANDBOX_PROBE.format(course=str(course.root))})
     put(course, "dask-sandbox-probe", probe)

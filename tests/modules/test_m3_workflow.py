@@ -43,27 +43,6 @@ def test_task_run_info_flags():
     assert prefect_local._task_name("", "load_data-0a7") == "load_data"
 
 
-def test_template_is_built_once_and_atomically(tmp_path, monkeypatch):
-    monkeypatch.setenv("MLOPS_COURSE_CACHE", str(tmp_path))
-    calls = []
-
-    def build(folder):
-        calls.append(folder)
-        (folder / "db").write_text("x")
-
-    first = prefect_local._template("thing-1", build)
-    second = prefect_local._template("thing-1", build)
-    assert first == second == tmp_path / "templates" / "thing-1" and len(calls) == 1
-    assert (first / "db").read_text() == "x"
-
-    def broken(folder):
-        raise RuntimeError("no")
-
-    assert prefect_local._template("thing-2", broken) is None  # falls back, never raises
-    monkeypatch.setenv("MLOPS_COURSE_CACHE", "/proc/not-writable")
-    assert prefect_local._template("thing-3", build) is None
-
-
 # A real Prefect run in a fresh process: configure() must come before `import prefect`.
 PREFECT_SCRIPT = textwrap.dedent("""
     import json, os, sys

@@ -13,13 +13,13 @@ import nbformat
 import numpy as np
 import pytest
 import yaml
+from helpers import require
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.parser import text_string_to_metric_families
 
 from mlops_course.infra.processes import free_port
 from mlops_course.labs.monitoring import drift, model_server
 from mlops_course.labs.monitoring import prometheus as pl
-from mlops_course.settings import in_ci
 
 ASSIGNMENT = "m7_monitoring"
 SOURCE = Path(__file__).resolve().parents[2] / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
@@ -29,10 +29,7 @@ SOURCE = Path(__file__).resolve().parents[2] / "source" / ASSIGNMENT / f"{ASSIGN
 def tools():
     """prometheus and promtool, or skip (fail in CI) with the install hint."""
     status = pl.status()
-    if not status.available:
-        if in_ci():
-            pytest.fail(f"CI must provide Prometheus: {status.message}")
-        pytest.skip(status.message)
+    require(status.available, status.message)
     return status
 
 

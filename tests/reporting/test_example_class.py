@@ -20,8 +20,7 @@ MODULE = "m0_setup"
 def graded_example_class(tmp_path_factory):
     import os
 
-    if not any(EXAMPLES.glob(f"*/{MODULE}")):
-        pytest.skip(f"no example submissions of {MODULE} in {EXAMPLES}")
+    assert any(EXAMPLES.glob(f"*/{MODULE}")), f"no example submissions of {MODULE} in {EXAMPLES}"
     os.environ.pop("MLOPS_COURSE_DB_URL", None)
     from mlops_course.demo import copy_example_class
     from mlops_course.grading.pipeline import Options, grade

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import require
 from reporting_fixtures import AFTER_ALL_DEADLINES, build_known_class, rubric_with_weeks
 
 from mlops_course.reporting import assess, report
 from mlops_course.reporting.collect import load_class
 from mlops_course.reporting.rubric import CellGoal
-from mlops_course.settings import in_ci
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -91,7 +91,8 @@ def _items(per_student: list[dict[str, float]], goals: dict[str, float]) -> pd.D
 
 
 def test_item_analysis_known_values():
-    scipy_stats = pytest.importorskip("scipy.stats")
+    import scipy.stats as scipy_stats
+
     # 10 students; "easy" everyone passes, "broken" nobody, "good" only the 4 strongest,
     # "inverse" only the 3 weakest; "core" builds the ability ranking.
     per_student = []
@@ -174,10 +175,7 @@ def _chromium() -> str | None:
 def test_html_report_in_headless_chromium(tmp_path):
     """Open the demo class report in headless Chromium and keep a screenshot."""
     browser = _chromium()
-    if browser is None:
-        if in_ci():
-            pytest.fail("chromium is missing in CI: .ci/run must `apt-get install -y chromium`")
-        pytest.skip("chromium not installed (apt-get install -y chromium); required in CI")
+    require(browser is not None, "chromium is not installed (apt-get install -y chromium)")
     from mlops_course.reporting.demo import build_demo_course
 
     course = build_demo_course(tmp_path / "demo")

@@ -1,0 +1,130 @@
+"""Building nbgrader notebooks from Python, for course authors.
+
+The committed source notebook stays the source of truth (edit it in JupyterLab with
+nbgrader's Create Assignment toolbar, or regenerate it with these helpers). Every cell
+gets the metadata nbgrader's schema 3 expects, and every grade cell names the learning
+goal it assesses under ``metadata.mlops_course.learning_goal`` (see docs/authoring.md).
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import nbformat
+
+from mlops_course.settings import LEARNING_GOALS
+
+
+def _source(text: str) -> str:
+    return textwrap.dedent(text).strip("\n")
+
+
+def _nbgrader(
+    grade_id: str, *, grade: bool, solution: bool, locked: bool, points: float | None = None
+) -> dict:
+    meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3, "solution": solution}
+    if grade:
+        meta["points"] = points
+    return meta
+
+
+def _goal(goal: str, criterion: str | None) -> dict:
+    if goal not in LEARNING_GOALS:
+        raise ValueError(f"unknown learning goal {goal!r}; use one of {sorted(LEARNING_GOALS)}")
+    meta = {"learning_goal": goal}
+    if criterion:
+        meta["criterion"] = criterion
+    return meta
+
+
+def markdown(text: str) -> nbformat.NotebookNode:
+    """A plain markdown cell (lesson text)."""
+    return nbformat.v4.new_markdown_cell(_source(text))
+
+
+def code(text: str, *, tags: list[str] | None = None) -> nbformat.NotebookNode:
+    """A plain code cell that is neither an answer nor a test (imports, demos)."""
+    cell = nbformat.v4.new_code_cell(_source(text))
+    if tags:
+        cell.metadata["tags"] = tags
+    return cell
+
+
+def parameters(text: str) -> nbformat.NotebookNode:
+    """The papermill `parameters` cell: FAST, SEED and paths; grading injects values."""
+    return code(text, tags=["parameters"])
+
+
+def readonly(grade_id: str, text: str, *, kind: str = "code") -> nbformat.NotebookNode:
+    """A locked cell the student cannot change (nbgrader restores it when grading)."""
+    cell = (nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell)(_source(text))
+    cell.metadata["nbgrader"] = _nbgrader(grade_id, grade=False, solution=False, locked=True)
+    cell.metadata["editable"] = False
+    cell.metadata["deletable"] = False
+    return cell
+
+
+def answer(grade_id: str, text: str) -> nbformat.NotebookNode:
+    """An auto-graded answer cell; code between BEGIN/END SOLUTION is stubbed in the release."""
+    cell = nbformat.v4.new_code_cell(_source(text))
+    cell.metadata["nbgrader"] = _nbgrader(grade_id, grade=False, solution=True, locked=False)
+    return cell
+
+
+def test(
+    grade_id: str, text: str, *, points: float, goal: str, criterion: str | None = None
+) -> nbformat.NotebookNode:
+    """A locked, auto-graded test cell. Start it with a one-line docstring (shown in
+    feedback); put hidden asserts between ### BEGIN/END HIDDEN TESTS; every assert
+    carries a hint message."""
+    cell = nbformat.v4.new_code_cell(_source(text))
+    cell.metadata["nbgrader"] = _nbgrader(grade_id, grade=True, solution=False, locked=True, points=points)
+    cell.metadata["mlops_course"] = _goal(goal, criterion)
+    cell.metadata["editable"] = False
+    cell.metadata["deletable"] = False
+    return cell
+
+
+def open_question(
+    grade_id: str, text: str, *, points: float, goal: str, criterion: str | None = None
+) -> nbformat.NotebookNode:
+    """A manually graded markdown answer (graded in formgrader)."""
+    cell = nbformat.v4.new_markdown_cell(_source(text))
+    cell.metadata["nbgrader"] = _nbgrader(grade_id, grade=True, solution=True, locked=False, points=points)
+    cell.metadata["mlops_course"] = _goal(goal, criterion)
+    return cell
+
+
+def notebook(cells: list, *, requires: list[str] | None = None) -> nbformat.NotebookNode:
+    """A whole notebook with the python3 kernelspec nbgrader expects.
+
+    ``requires`` names system parts the notebook needs to run end to end
+    (e.g. ``["docker"]``); the test suite skips it on a machine without them,
+    never in CI."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = cells
+    nb.metadata["kernelspec"] = {
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+        "name": "python3",
+    }
+    nb.metadata["language_info"] = {"name": "python"}
+    if requires:
+        nb.metadata["mlops_course"] = {"requires": list(requires)}
+    return nb
+
+
+def write(nb: nbformat.NotebookNode, path: str | Path) -> Path:
+    """Validate and write a notebook without outputs, with stable cell ids."""
+    path = Path(path)
+    for index, cell in enumerate(nb.cells):
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        cell["id"] = (grade_id or f"cell-{index:03d}").replace("_", "-")[:64]
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    nbformat.validate(nb)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(path))
+    return path

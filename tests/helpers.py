@@ -1,0 +1,145 @@
+"""What tests share by import (fixtures live in the conftest.py files): the repository,
+the one rule for a missing system part, placing and grading submissions, editing
+notebooks. Tests import from here, never from a conftest.py or from each other."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from mlops_course.course import Course
+from mlops_course.doctor import part_available
+from mlops_course.grading.pipeline import Options, grade
+from mlops_course.grading.release import release
+from mlops_course.settings import in_ci
+
+REPO = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = Course(REPO).assignments()
+
+
+# -- system parts: skip here, fail in CI ------------------------------------------------
+
+
+def skip_or_fail(reason: str) -> None:
+    """A system part this test needs is missing: skip with the reason on a user's
+    machine; fail in CI, where .ci/run provides every part."""
+    if in_ci():
+        pytest.fail(f"CI must provide every system part: {reason}")
+    pytest.skip(reason)
+
+
+def require(available: bool, reason: str) -> None:
+    if not available:
+        skip_or_fail(reason)
+
+
+def notebook_requires(notebook_path: Path) -> list[str]:
+    """The system parts a notebook declares (metadata.mlops_course.requires)."""
+    nb = nbformat.read(str(notebook_path), as_version=4)
+    return list(nb.metadata.get("mlops_course", {}).get("requires", []))
+
+
+def missing_parts(parts: list[str]) -> list[str]:
+    return [part for part in parts if not part_available(part)]
+
+
+def require_parts(parts: list[str]) -> None:
+    missing = missing_parts(parts)
+    require(not missing, f"needs {', '.join(missing)} (see `mlops-course doctor`)")
+
+
+# -- releasing and grading in a test course -----------------------------------------------
+
+
+_released: dict = {}
+
+
+def ensure_released(course: Course, assignment: str) -> None:
+    """Release one assignment into the test course (once per session); a broken
+    module fails its own tests only."""
+    if assignment not in _released:
+        try:
+            release(course, [assignment])
+            _released[assignment] = None
+        except Exception as exc:  # remembered, so each test of the module reports it
+            _released[assignment] = exc
+    if _released[assignment] is not None:
+        raise _released[assignment]
+
+
+@dataclass
+class GradedSubmission:
+    result: object
+    scores: dict
+    max_scores: dict
+    executed: Path
+
+    @property
+    def auto_score(self) -> float:
+        return sum(s for cell, s in self.scores.items() if cell not in self.manual)
+
+    @property
+    def auto_max(self) -> float:
+        return sum(m for cell, m in self.max_scores.items() if cell not in self.manual)
+
+    manual: frozenset = frozenset()
+
+
+def put_submission(
+    course: Course, assignment: str, student: str, nb=None, name: str | None = None, text: str | None = None
+) -> Path:
+    """Place one submission in submitted/<student>/<assignment>/ (replacing an earlier
+    one): a notebook, raw text (for broken files), or nothing (an empty folder)."""
+    folder = course.submission_dir(student, assignment)
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    name = name or f"{assignment}.ipynb"
+    if nb is not None:
+        nbformat.write(nb, str(folder / name))
+    if text is not None:
+        (folder / name).write_text(text)
+    return folder
+
+
+def submit_and_grade(course: Course, assignment: str, student: str, nb) -> GradedSubmission:
+    ensure_released(course, assignment)
+    put_submission(course, assignment, student, nb)
+    result = grade(course, assignment, [student], Options(sandbox=False, workers=1, progress=False))[0]
+    manual = frozenset(manual_grade_ids(course.source_notebook(assignment)))
+    return GradedSubmission(
+        result=result,
+        scores={cell: value["score"] for cell, value in result.cells.items()},
+        max_scores={cell: value["max_score"] for cell, value in result.cells.items()},
+        executed=course.root / "grading" / "executed" / student / assignment / f"{assignment}.ipynb",
+        manual=manual,
+    )
+
+
+def manual_grade_ids(notebook_path: Path) -> list[str]:
+    nb = nbformat.read(str(notebook_path), as_version=4)
+    ids = []
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and (meta.get("solution") or cell.cell_type == "markdown"):
+            ids.append(meta["grade_id"])
+    return ids
+
+
+def replace_cells(nb, replacements: dict[str, str]):
+    """A copy of ``nb`` with the source of the cells named by grade id replaced."""
+    nb = nbformat.reads(nbformat.writes(nb), as_version=4)
+    found = set()
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in replacements:
+            cell.source = replacements[grade_id]
+            found.add(grade_id)
+    missing = set(replacements) - found
+    if missing:
+        raise KeyError(f"no cell with grade id {sorted(missing)}")
+    return nb
