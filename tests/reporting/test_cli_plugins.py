@@ -14,7 +14,6 @@ ROSTER = "student_id,name,email,tiao\nr1,An Claes,an@x.be,no\nr2,Bo Dierckx,bo@x
 
 @pytest.fixture
 def main(monkeypatch):
-    monkeypatch.delenv("MLOPS_COURSE_DB_URL", raising=False)
     monkeypatch.setattr(cli, "_plugins", lambda: [register])
     return cli.main
 

@@ -53,7 +53,7 @@ def judge(course, start=date(2026, 9, 7)):
 def test_example_class_follows_the_study_guide(graded_example_class, tmp_path):
     import json
 
-    from mlops_course.reporting import report
+    from mlops_course.reporting.exports import write_report
 
     result = judge(graded_example_class)
     ledger = {
@@ -76,7 +76,7 @@ def test_example_class_follows_the_study_guide(graded_example_class, tmp_path):
         assert ben.modules[MODULE].status == "late" and ben.result == "fail"
     if "ada" in ledger and ledger["ada"]["status"] == "graded":
         assert result.students["ada"].modules[MODULE].status == "on_time"
-    paths = report.write_report(result, tmp_path)
+    paths = write_report(result, tmp_path)
     assert paths["html"].stat().st_size > 10_000
 
 

@@ -34,8 +34,7 @@ def outputs(nb):
 
 
 @pytest.mark.slow
-def test_dashboard_on_the_demo_class(monkeypatch):
-    monkeypatch.delenv("MLOPS_COURSE_DB_URL", raising=False)
+def test_dashboard_on_the_demo_class():
     text = outputs(run("lecturer_dashboard.ipynb", DEMO=True, AS_OF="2027-01-20T12:00:00+01:00"))
     assert "DEMO CLASS" in text and "16 students" in text
     assert "Dropdown(description='module'" in text

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import os
 import re
 import shutil
 import subprocess
@@ -15,30 +14,21 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from helpers import require
-from reporting_fixtures import AFTER_ALL_DEADLINES, build_known_class, rubric_with_weeks
 
-from mlops_course.reporting import assess, report
+from mlops_course.reporting import assess
 from mlops_course.reporting.collect import load_class
+from mlops_course.reporting.exports import write_report
+from mlops_course.reporting.item_analysis import item_analysis
+from mlops_course.reporting.report_command import register
 from mlops_course.reporting.rubric import CellGoal
+from mlops_course.reporting.tables import filter_rows, rows_frame
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-@pytest.fixture(autouse=True)
-def _own_gradebook(monkeypatch):
-    monkeypatch.delenv("MLOPS_COURSE_DB_URL", raising=False)
-
-
-@pytest.fixture(scope="module")
-def known_result(tmp_path_factory):
-    os.environ.pop("MLOPS_COURSE_DB_URL", None)
-    course = build_known_class(tmp_path_factory.mktemp("known"))
-    return load_class(course, rubric_with_weeks(), as_of=AFTER_ALL_DEADLINES)
-
-
 @pytest.fixture(scope="module")
 def written(known_result, tmp_path_factory):
-    return report.write_report(known_result, tmp_path_factory.mktemp("exports"))
+    return write_report(known_result, tmp_path_factory.mktemp("exports"))
 
 
 def test_csv_is_student_by_module(written):
@@ -75,8 +65,7 @@ def test_csv_is_student_by_module(written):
     assert students.loc["gina", "grade"] == 9.0 and students.loc["erin", "result"] == "pass"
 
 
-def _items(per_student: list[dict[str, float]], goals: dict[str, float]) -> pd.DataFrame:
-    rubric = rubric_with_weeks()
+def _items(per_student: list[dict[str, float]], goals: dict[str, float], rubric) -> pd.DataFrame:
     cell_goals = {"m": {g: CellGoal(g, "LG1", max_score=m) for g, m in goals.items()}}
     when = datetime(2026, 10, 1, tzinfo=UTC)
     attempts = [
@@ -87,10 +76,10 @@ def _items(per_student: list[dict[str, float]], goals: dict[str, float]) -> pd.D
     result = assess.evaluate(
         students, ["m"], attempts, cell_goals, rubric, {"m": None}, as_of=when + timedelta(days=1)
     )
-    return report.item_analysis(result).set_index("grade_id")
+    return item_analysis(result).set_index("grade_id")
 
 
-def test_item_analysis_known_values():
+def test_item_analysis_known_values(rubric):
     import scipy.stats as scipy_stats
 
     # 10 students; "easy" everyone passes, "broken" nobody, "good" only the 4 strongest,
@@ -100,7 +89,7 @@ def test_item_analysis_known_values():
         per_student.append(
             {"core": i, "easy": 1, "broken": 0, "good": 1 if i >= 6 else 0, "inverse": 1 if i < 3 else 0}
         )
-    items = _items(per_student, {"core": 9, "easy": 1, "broken": 1, "good": 1, "inverse": 1})
+    items = _items(per_student, {"core": 9, "easy": 1, "broken": 1, "good": 1, "inverse": 1}, rubric)
     assert items.loc["easy", "pass_rate"] == 1.0 and items.loc["easy", "flag"].startswith("too easy")
     assert items.loc["broken", "pass_rate"] == 0.0 and items.loc["broken", "flag"].startswith("nobody passes")
     assert items.loc["good", "pass_rate"] == pytest.approx(0.4)
@@ -138,14 +127,14 @@ def test_empty_gradebook_still_gives_a_report(tmp_path):
     course = write_course_skeleton(tmp_path)
     with open_gradebook(course, create=True):
         pass
-    paths = report.write_report(load_class(course), tmp_path / "exports")
+    paths = write_report(load_class(course), tmp_path / "exports")
     assert "No students in the gradebook yet" in paths["html"].read_text()
 
 
-def test_cli_report(tmp_path, monkeypatch, capsys):
-    course = build_known_class(tmp_path / "c")
+def test_cli_report(known_course_copy, capsys):
+    course = known_course_copy
     parser = argparse.ArgumentParser()
-    report.register(parser.add_subparsers())
+    register(parser.add_subparsers())
     args = parser.parse_args(["report", "--as-of", "2026-12-01T00:00:00"])
     args.course = str(course.root)
     assert args.func(args) == 0
@@ -154,18 +143,16 @@ def test_cli_report(tmp_path, monkeypatch, capsys):
 
 
 def test_filter_rows(known_result):
-    rows = report.rows_frame(known_result)
-    assert set(report.filter_rows(rows, module="mB", level="not_yet_proficient").student) == {
+    rows = rows_frame(known_result)
+    assert set(filter_rows(rows, module="mB", level="not_yet_proficient").student) == {
         "carol",
         "dave",
         "frank",
         "gina",
     }
-    assert set(report.filter_rows(rows, level="not_yet_proficient", criterion="docker-image").student) == {
-        "bob"
-    }
-    assert len(report.filter_rows(rows, student="alice")) == 2
-    assert len(report.filter_rows(rows, "(all)", "(all)", "(any)", "(any)")) == len(rows)
+    assert set(filter_rows(rows, level="not_yet_proficient", criterion="docker-image").student) == {"bob"}
+    assert len(filter_rows(rows, student="alice")) == 2
+    assert len(filter_rows(rows, "(all)", "(all)", "(any)", "(any)")) == len(rows)
 
 
 def _chromium() -> str | None:
@@ -179,9 +166,7 @@ def test_html_report_in_headless_chromium(tmp_path):
     from mlops_course.reporting.demo import build_demo_course
 
     course = build_demo_course(tmp_path / "demo")
-    paths = report.write_report(
-        load_class(course, as_of=datetime(2027, 1, 20, tzinfo=UTC)), tmp_path / "exports"
-    )
+    paths = write_report(load_class(course, as_of=datetime(2027, 1, 20, tzinfo=UTC)), tmp_path / "exports")
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "class_report.png"
     shot.unlink(missing_ok=True)

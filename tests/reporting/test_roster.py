@@ -109,10 +109,9 @@ def test_a_database_failure_midway_rolls_everything_back(tmp_path, db, monkeypat
     assert set(found) == {"old"} and flags == {"old": False}
 
 
-def test_cli_exit_code_and_message(tmp_path, monkeypatch, capsys):
+def test_cli_exit_code_and_message(tmp_path, capsys):
     (tmp_path / "source").mkdir()
     (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n")
-    monkeypatch.delenv("MLOPS_COURSE_DB_URL", raising=False)
     bad = write(tmp_path, GOOD + "x,,bad,no\n")
     assert cli.main(["--course", str(tmp_path), "roster", "import", str(bad)]) == 2
     err = capsys.readouterr().err

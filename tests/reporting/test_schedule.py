@@ -113,10 +113,9 @@ def test_due_dates_go_into_the_gradebook(tmp_path, autumn):
     assert len(deadlines) == 8
 
 
-def test_cli(tmp_path, monkeypatch, capsys):
+def test_cli(tmp_path, capsys):
     (tmp_path / "source").mkdir()
     (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n")
-    monkeypatch.delenv("MLOPS_COURSE_DB_URL", raising=False)
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers())
     args = parser.parse_args(["schedule", "--start", "2026-09-21", "--apply"])
