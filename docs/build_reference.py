@@ -1,8 +1,9 @@
 """Write docs/reference.md from the code: every `mlops-course` subcommand with its
 arguments (from ``mlops_course.cli.build_parser()``, the reporting and student
-subcommands included) and every environment variable the package reads
-(``mlops_course.settings.ENVIRONMENT``, plus nbgrader's own variables that the
-course's nbgrader_config.py reads).
+subcommands included), the same for ``python -m mlops_course.hub``, and every
+environment variable the package reads (``mlops_course.settings.ENVIRONMENT`` and
+``mlops_course.hub.settings.ENVIRONMENT``), with those the course's nbgrader_config.py
+reads.
 
     python docs/build_reference.py   # rewrite docs/reference.md (what `make docs` runs)
 
@@ -13,23 +14,34 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlops_course.cli import build_parser
-from mlops_course.settings import ENVIRONMENT
+from mlops_course import cli, settings
+from mlops_course.hub import __main__ as hub_command
+from mlops_course.hub import settings as hub_settings
 
 # This script sits in the course repository (docs/), never in the installed package.
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "docs" / "reference.md"
 COMMAND = "make docs"
 
-# Variables of nbgrader's own that nbgrader_config.py may read: what they mean.
-NBGRADER_VARIABLES = {
-    "NBGRADER_EXCHANGE": "nbgrader's exchange folder (release, fetch, submit, collect), "
-    "shared by every user on JupyterHub.",
-}
+# Where each group of variables is declared, and who reads it.
+DECLARATIONS = (
+    (
+        "mlops_course.settings.ENVIRONMENT",
+        "the package reads them with `settings.env()`",
+        settings.ENVIRONMENT,
+    ),
+    (
+        "mlops_course.hub.settings.ENVIRONMENT",
+        "`python -m mlops_course.hub` and `hub/jupyterhub_config.py` read them",
+        hub_settings.ENVIRONMENT,
+    ),
+)
 
 
 # ----------------------------------------------------------------- environment reads
@@ -39,7 +51,7 @@ NBGRADER_VARIABLES = {
 class EnvironmentRead:
     name: str
     default: str | None  # the literal default given at the read, if any
-    via: str  # "os.environ" (os.environ / os.getenv) or the function called: "env", "_env"
+    via: str  # "os.environ" (os.environ / os.getenv) or the function called: "env", "env_or_default"
     line: int
 
 
@@ -68,14 +80,15 @@ def _reader(func: ast.AST) -> str | None:
     name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
     if name == "getenv":
         return "os.environ"
-    if name in {"env", "_env"}:  # settings.env(), hub's _env()
+    if name in {"env", "env_or_default"}:  # settings.env(), hub.settings.env_or_default()
         return name
     return None
 
 
 def environment_reads(path: Path) -> list[EnvironmentRead]:
     """Every read of a named environment variable in a Python file: ``os.environ.get``,
-    ``os.environ[...]``, ``"X" in os.environ``, ``os.getenv``, ``env(...)``, ``_env(...)``."""
+    ``os.environ[...]``, ``"X" in os.environ``, ``os.getenv``, ``env(...)``,
+    ``env_or_default(...)``."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     strings = _module_strings(tree)
 
@@ -160,10 +173,10 @@ def _default(action: argparse.Action) -> str:
 def _help(action: argparse.Action) -> str:
     words = [(action.help or "") % {**vars(action), "default": action.default}]
     if action.choices:
-        words.append("One of " + ", ".join(f"`{choice}`" for choice in action.choices) + ".")
+        words.append("one of " + ", ".join(f"`{choice}`" for choice in action.choices))
     if isinstance(action, argparse._AppendAction) and "repeatable" not in words[0].lower():
-        words.append("Repeatable.")
-    return _cell(" ".join(word for word in words if word))
+        words.append("repeatable")
+    return _cell("; ".join(word for word in words if word))
 
 
 def _synopsis(parser: argparse.ArgumentParser) -> str:
@@ -195,61 +208,81 @@ def _command_sections(parser: argparse.ArgumentParser, level: int) -> list[str]:
     return lines
 
 
-def _nbgrader_config_variables(declared: set[str]) -> list[tuple[str, str, str]]:
-    """(name, default, meaning) of nbgrader's own variables read by nbgrader_config.py."""
-    rows = []
-    for read in environment_reads(ROOT / "nbgrader_config.py"):
-        if read.name in declared:
-            continue
-        if read.name not in NBGRADER_VARIABLES:
-            raise SystemExit(
-                f"nbgrader_config.py:{read.line} reads {read.name}: declare it in "
-                "mlops_course.settings.ENVIRONMENT or describe it in docs/build_reference.py"
-            )
-        rows.append((read.name, f"`{read.default}`" if read.default else "-", NBGRADER_VARIABLES[read.name]))
-    return rows
+def declared_names() -> set[str]:
+    """Every variable declared in the package's ENVIRONMENT tuples."""
+    return {variable.name for _, _, variables in DECLARATIONS for variable in variables}
 
 
-def render() -> str:
-    """The whole of docs/reference.md."""
-    parser = build_parser()
-    lines = [
-        "# Reference: commands and environment variables",
-        "",
-        f"<!-- Generated by docs/build_reference.py from the code: do not edit, run `{COMMAND}`. -->",
-        "",
-        "Every `mlops-course` subcommand with its arguments, and every environment variable",
-        "the package reads. `mlops-course COMMAND --help` prints the same, with a longer",
-        "description for some commands.",
-        "",
-        "## Commands",
+@contextlib.contextmanager
+def _declared_variables_unset():
+    """Parsers take some defaults from declared variables: show the defaults they have
+    when none is set, whatever this shell has."""
+    saved = {name: os.environ.pop(name) for name in declared_names() if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
+def _command_reference(parser: argparse.ArgumentParser) -> list[str]:
+    return [
+        f"## `{parser.prog}`",
         "",
         "```",
         _synopsis(parser),
         "```",
         "",
-        "Options of `mlops-course` itself, given before the subcommand:",
+        f"Options of `{parser.prog}` itself, given before the command:",
         "",
         *_argument_table(parser),
         *_command_sections(parser, level=3),
-        "## Environment variables",
-        "",
-        "Declared in `mlops_course.settings.ENVIRONMENT` (the package reads them with",
-        "`settings.env()`; an empty value counts as unset):",
-        "",
+    ]
+
+
+def _variable_table(variables) -> list[str]:
+    return [
         "| variable | default | meaning |",
         "|---|---|---|",
+        *(f"| `{v.name}` | {_cell(v.default)} | {_cell(v.help)} |" for v in variables),
+        "",
     ]
-    declared = {variable.name for variable in ENVIRONMENT}
-    lines += [
-        f"| `{variable.name}` | {_cell(variable.default)} | {_cell(variable.help)} |"
-        for variable in ENVIRONMENT
-    ]
-    nbgrader_rows = _nbgrader_config_variables(declared)
-    if nbgrader_rows:
-        lines += ["", "nbgrader's own, read by the course's `nbgrader_config.py`:", ""]
-        lines += ["| variable | default | meaning |", "|---|---|---|"]
-        lines += [f"| `{name}` | {default} | {_cell(meaning)} |" for name, default, meaning in nbgrader_rows]
+
+
+def _nbgrader_config_reads() -> list[str]:
+    """The variables the course's nbgrader_config.py reads; each must be declared."""
+    names = []
+    for read in environment_reads(ROOT / "nbgrader_config.py"):
+        if read.name not in declared_names():
+            raise SystemExit(
+                f"nbgrader_config.py:{read.line} reads {read.name}: declare it in "
+                "mlops_course.settings.ENVIRONMENT (or the hub's, if only the hub sets it)"
+            )
+        names.append(f"`{read.name}`")
+    return names
+
+
+def render() -> str:
+    """The whole of docs/reference.md."""
+    with _declared_variables_unset():
+        parsers = [cli.build_parser(), hub_command.build_parser()]
+        lines = [
+            "# Reference: commands and environment variables",
+            "",
+            f"<!-- Generated by docs/build_reference.py from the code: do not edit, run `{COMMAND}`. -->",
+            "",
+            "Every command with its arguments, and every environment variable the package",
+            "reads. `COMMAND --help` prints the same, with a longer description for some.",
+            "",
+        ]
+        for parser in parsers:
+            lines += _command_reference(parser)
+    lines += ["## Environment variables", "", "An empty value counts as unset.", ""]
+    for where, readers, variables in DECLARATIONS:
+        lines += [f"Declared in `{where}` ({readers}):", "", *_variable_table(variables)]
+    lines.append(
+        f"The course's `nbgrader_config.py` reads {', '.join(_nbgrader_config_reads())} too, "
+        "so nbgrader's own commands (formgrader, `nbgrader autograde`, ...) see the same values."
+    )
     return "\n".join(lines).rstrip() + "\n"
 
 
