@@ -8,7 +8,7 @@ export PATH := $(BIN):$(PATH)
 export MLOPS_COURSE_CACHE ?= $(CURDIR)/.cache
 WORKERS ?= 2
 
-.PHONY: help venv demo test test-fast lint lab release benchmark hub hub-image clean
+.PHONY: help venv demo test test-fast lint lab release docs benchmark hub hub-image clean
 
 help:
 	@echo "make demo       set up .venv, release all assignments, grade the example class (the main job)"
@@ -17,6 +17,7 @@ help:
 	@echo "make lint       ruff: lint and format check"
 	@echo "make lab        JupyterLab with the course and nbgrader's extensions (students)"
 	@echo "make release    regenerate release/ from source/ (then commit it)"
+	@echo "make docs       regenerate docs/reference.md (commands, environment variables) from the code"
 	@echo "make benchmark  grading speed: mlops-course grade vs plain nbgrader autograde"
 	@echo "make hub        JupyterHub for the course on 127.0.0.1:8000 (root; demo users printed)"
 	@echo "make hub-image  the course's notebook image for Kubernetes (hub/Dockerfile.singleuser)"
@@ -58,6 +59,9 @@ lab: venv
 
 release: venv
 	$(BIN)/mlops-course release
+
+docs: venv
+	$(BIN)/python docs/build_reference.py
 
 benchmark: venv
 	$(BIN)/python benchmarks/grading.py
