@@ -312,6 +312,44 @@ def test_simulation_evaluates_if_and_push(github_parser_ready):
     assert simulation.simulate(doc, MAIN)["pushes"] == []
 
 
+PUSH_STEP = "      - uses: docker/build-push-action@v6\n"
+PUSH_STEP_IF_BRANCH = "      - if: github.ref_type == 'branch'\n        uses: docker/build-push-action@v6\n"
+PUSH_IF_TAG = "${{ startsWith(github.ref, 'refs/tags/v') }}"
+
+# A mistake in GOOD -> the topics whose checks it fails (all others stay OK).
+MISTAKES = [
+    (("    needs: lint\n", ""), {"jobs"}),
+    (("needs: lint", "needs: lnt"), {"jobs", "parser", "push"}),  # test never runs, so no push
+    (('    tags: ["v*"]\n', ""), {"triggers", "push"}),
+    (('tags: ["v*"]', 'tags: ["*"]'), {"triggers"}),
+    (("branches: [main]", "branches: [master]"), {"triggers"}),
+    (("  pull_request:\n", "  pull_request_target:\n"), {"triggers"}),
+    (('["3.11", "3.12"]', "[3.10, 3.11]"), {"matrix"}),
+    (('["3.11", "3.12"]', '["3.11"]'), {"matrix"}),
+    (("${{ matrix.python-version }}", "'3.11'"), {"matrix"}),
+    (("          cache: pip\n      - run: python", "      - run: python"), {"cache"}),
+    (("docker/login-action@v3", "docker/setup-buildx-action@v3"), {"login"}),
+    (("${{ secrets.GITHUB_TOKEN }}", "hunter2"), {"login", "secrets"}),
+    (("${{ secrets.GITHUB_TOKEN }}", "${{ env.PASSWORD }}"), {"login"}),
+    ((PUSH_IF_TAG, "true"), {"push"}),
+    ((PUSH_IF_TAG, "${{ github.event_name == 'push' }}"), {"push"}),
+    ((PUSH_IF_TAG, '${{ startsWith(github.ref, "refs/tags/v") }}'), {"parser", "push"}),
+    ((PUSH_STEP, PUSH_STEP_IF_BRANCH), {"push"}),
+    (
+        ("    steps:\n      - uses: docker", "    stepz:\n      - uses: docker"),
+        {"schema", "parser", "login", "push"},
+    ),
+]
+
+
+@pytest.mark.parametrize("mistake, topics", MISTAKES, ids=[m[0][1].strip()[:40] for m in MISTAKES])
+def test_mistakes_fail_their_own_topics(github_parser_ready, mistake, topics):
+    old, new = mistake
+    assert old in GOOD
+    report = workflow_checks.check_workflow(GOOD.replace(old, new, 1))
+    assert {topic for topic, problems in report.problems.items() if problems} == topics, str(report)
+
+
 def test_docker_push_in_a_run_step_counts_as_a_push(github_parser_ready):
     text = GOOD.replace(
         "      - uses: docker/build-push-action@v6\n        with:\n"
