@@ -238,6 +238,13 @@ def test_one_helper_per_process_restarted_when_gone(github_parser_ready):
     assert github_parser._helper.process is not first
     github_parser.stop()
     assert github_parser._helper is None and expressions.evaluate("3", {}) == 3
+    with pytest.raises(GitHubParserUnavailable, match="failed on no-such-operation"):
+        github_parser.request("no-such-operation")
+    helper = github_parser._helper
+    helper.process.kill()  # dies in the middle of a request
+    with pytest.raises(GitHubParserUnavailable, match="did not answer"):
+        helper.ask({"op": "expression", "text": "1", "definition": "step-if", "contexts": {}})
+    assert expressions.evaluate("4", {}) == 4
 
 
 def test_node_packages_status_explains_how_to_install(monkeypatch, tmp_path):

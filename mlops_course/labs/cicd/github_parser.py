@@ -65,8 +65,10 @@ class _Helper:
         except OSError:  # the helper is gone (broken pipe)
             line = ""
         if not line:
+            stop_process(self.process, timeout=5)  # then its stderr is complete
+            message = self.log()
             self.stop()
-            raise GitHubParserUnavailable(f"GitHub's workflow parser (Node.js) did not answer: {self.log()}")
+            raise GitHubParserUnavailable(f"GitHub's workflow parser (Node.js) did not answer: {message}")
         return json.loads(line)
 
     def log(self) -> str:

@@ -69,7 +69,7 @@ class WorkflowReport:
 
 
 @dataclass
-class Workflow:
+class CheckedWorkflow:
     """A loaded workflow under check, with what the checks expect of it."""
 
     text: str
@@ -84,15 +84,15 @@ class Workflow:
         return jobs(self.doc)
 
 
-def check_schema(w: Workflow) -> list[str]:
+def check_schema(w: CheckedWorkflow) -> list[str]:
     return [f"schema: {e}" for e in schema_errors(w.doc, "github-workflows")]
 
 
-def check_parser(w: Workflow) -> list[str]:
+def check_parser(w: CheckedWorkflow) -> list[str]:
     return workflow_errors(w.text)
 
 
-def check_triggers(w: Workflow) -> list[str]:
+def check_triggers(w: CheckedWorkflow) -> list[str]:
     problems = []
     events = triggers(w.doc)
     for event in ("push", "pull_request"):
@@ -123,7 +123,7 @@ def check_triggers(w: Workflow) -> list[str]:
     return problems
 
 
-def check_jobs(w: Workflow) -> list[str]:
+def check_jobs(w: CheckedWorkflow) -> list[str]:
     problems = []
     all_jobs = w.jobs
     for name in w.chain:
@@ -145,7 +145,7 @@ def check_jobs(w: Workflow) -> list[str]:
     return problems
 
 
-def check_matrix(w: Workflow) -> list[str]:
+def check_matrix(w: CheckedWorkflow) -> list[str]:
     problems = []
     test = w.jobs.get(w.test_job, {})
     matrix = matrix_values(test)
@@ -180,7 +180,7 @@ def check_matrix(w: Workflow) -> list[str]:
     return problems
 
 
-def check_cache(w: Workflow) -> list[str]:
+def check_cache(w: CheckedWorkflow) -> list[str]:
     cached = any(
         (uses(s, "actions/setup-python") and str((s.get("with") or {}).get("cache", "")).lower() == "pip")
         or (uses(s, "actions/cache") and "pip" in str((s.get("with") or {}).get("path", "")))
@@ -194,7 +194,7 @@ def check_cache(w: Workflow) -> list[str]:
     ]
 
 
-def check_login(w: Workflow) -> list[str]:
+def check_login(w: CheckedWorkflow) -> list[str]:
     logins = [s for s in steps(w.jobs.get(w.push_job, {})) if uses(s, "docker/login-action")]
     if not logins:
         return [
@@ -211,7 +211,7 @@ def check_login(w: Workflow) -> list[str]:
     return problems
 
 
-def check_push(w: Workflow) -> list[str]:
+def check_push(w: CheckedWorkflow) -> list[str]:
     problems = []
     if not w.simulation[TAG_EVENT]["pushes"]:
         problems.append(
@@ -229,12 +229,12 @@ def check_push(w: Workflow) -> list[str]:
     return problems
 
 
-def check_secrets(w: Workflow) -> list[str]:
+def check_secrets(w: CheckedWorkflow) -> list[str]:
     return hardcoded_credentials(w.doc, w.text)
 
 
 # topic -> its check; "yaml" is the loading itself.
-CHECKS: dict[str, Callable[[Workflow], list[str]]] = {
+CHECKS: dict[str, Callable[[CheckedWorkflow], list[str]]] = {
     "schema": check_schema,
     "parser": check_parser,
     "triggers": check_triggers,
@@ -265,7 +265,7 @@ def check_workflow(
         return report
     report.doc = doc
     report.simulation = {name: simulate(doc, github) for name, github in EVENTS.items()}
-    workflow = Workflow(text, doc, chain, test_job, push_job, report.simulation)
+    workflow = CheckedWorkflow(text, doc, chain, test_job, push_job, report.simulation)
     for topic, check in CHECKS.items():
         report.problems[topic].extend(check(workflow))
     return report
