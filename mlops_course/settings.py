@@ -132,6 +132,13 @@ def cache_dir() -> Path:
     return Path(base) / COURSE_ID
 
 
+def npm_prefixes() -> list[Path]:
+    """The npm prefixes the course's Node packages are looked up in, in order
+    ($MLOPS_COURSE_NPM_PREFIX, then ``<cache>/npm``)."""
+    given = env("MLOPS_COURSE_NPM_PREFIX")
+    return ([Path(given)] if given else []) + [cache_dir() / "npm"]
+
+
 def data_file(name: str) -> Path:
     """A file shipped in the package's data folder (rubric, grading Dockerfile, ...)."""
     return Path(str(resources.files("mlops_course") / "data" / name))

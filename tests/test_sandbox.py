@@ -108,6 +108,16 @@ def attack_results(course, listener):
             good, {"q_small_box": probe("open('/kernel/filler', 'w').write('x') > 0")}
         ),
         "kernel-dies": replace_cells(good, {"environment_report": "import os\nos._exit(3)"}),
+        # m2_cicd's checks run GitHub's npm packages on Node: the sandbox must have them
+        "uses-node-packages": replace_cells(
+            good,
+            {
+                "q_small_box": probe(
+                    "__import__('mlops_course.labs.cicd.expressions', fromlist=['e']).evaluate("
+                    "\"startsWith('v1.2', 'v')\") is True"
+                )
+            },
+        ),
     }
     for student, nb in attacks.items():
         put(course, student, nb)
@@ -188,6 +198,11 @@ def test_the_sandbox_has_no_network_and_sees_only_its_own_submission(course, att
     assert result.status == "graded", result.reason
     assert result.cells["test_q_small_box"]["score"] == 0, f"{student} got out of the sandbox"
     assert not (course.root / "pwned.txt").exists()
+
+
+def test_the_course_node_packages_work_in_the_sandbox(attack_results):
+    result = attack_results["uses-node-packages"]
+    assert result.cells["test_q_small_box"]["score"] == result.cells["test_q_small_box"]["max_score"]
 
 
 def test_a_dying_kernel_is_reported_and_later_tests_score_nothing(attack_results):

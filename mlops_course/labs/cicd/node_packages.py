@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 from mlops_course.infra.parts import PartStatus
-from mlops_course.settings import cache_dir, env
+from mlops_course.settings import cache_dir, npm_prefixes
 
 # package name -> the exact version the course is checked with
 VERSIONS = {
@@ -36,8 +36,7 @@ def install_command() -> str:
 
 def prefixes() -> list[Path]:
     """The npm prefixes looked in, in order."""
-    given = env("MLOPS_COURSE_NPM_PREFIX")
-    return ([Path(given)] if given else []) + [cache_dir() / "npm"]
+    return npm_prefixes()
 
 
 def installed_version(package_dir: Path) -> str | None:
