@@ -57,11 +57,27 @@ def cmd_grade(args) -> int:
 
 
 def cmd_feedback(args) -> int:
-    from mlops_course.grading.feedback import generate_feedback
+    from mlops_course.grading.feedback import generate_feedback, held_for_review
 
     course = _course(args)
     students = generate_feedback(course, args.assignment, args.student or None)
     print(f"feedback for {len(students)} student(s) in {course.feedback}")
+    asked = args.student or sorted(p.parent.name for p in course.autograded.glob(f"*/{args.assignment}"))
+    for student in held_for_review(course, args.assignment, asked):
+        print(f"held back: {student} (awaiting `mlops-course review {args.assignment} {student}`)")
+    return 0
+
+
+def cmd_review(args) -> int:
+    from mlops_course.grading import review
+
+    course = _course(args)
+    if args.accept or args.reject:
+        decision = review.ACCEPT if args.accept else review.REJECT
+        result = review.decide(course, args.assignment, args.student, decision, args.note or "")
+    else:
+        result = review.load_reviewable(course, args.assignment, args.student)
+    print(review.describe(result))
     return 0
 
 
@@ -150,6 +166,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("assignment", help="assignment id (its folder in source/)")
     p.add_argument("--student", action="append", help="only this student (repeatable)")
     p.set_defaults(func=cmd_feedback)
+
+    p = sub.add_parser(
+        "review", help="review a submission the integrity checks flagged: show it, --accept or --reject"
+    )
+    p.add_argument("assignment", help="assignment id")
+    p.add_argument("student", help="student id")
+    decision = p.add_mutually_exclusive_group()
+    decision.add_argument(
+        "--accept", action="store_true", help="a false alarm: the held auto-graded points count"
+    )
+    decision.add_argument(
+        "--reject", action="store_true", help="tampering upheld: the auto-graded points stay 0"
+    )
+    p.add_argument("--note", help="why (kept with the decision)")
+    p.set_defaults(func=cmd_review)
 
     p = sub.add_parser("export", help="grades CSV (default: exports/grades.csv)")
     p.add_argument("--assignment", help="only this assignment (default: every graded one)")

@@ -62,6 +62,10 @@ class ScoringError(CourseError, RuntimeError):
     """nbgrader could not score an executed notebook."""
 
 
+class ReviewError(CourseError, ValueError):
+    """An integrity review that cannot be made (no such result, nothing to review)."""
+
+
 class FeedbackError(CourseError, RuntimeError):
     """Feedback could not be generated."""
 

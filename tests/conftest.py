@@ -12,7 +12,7 @@ import shutil
 
 import nbformat
 import pytest
-from helpers import REPO, GradedSubmission, ensure_released, replace_cells, submit_and_grade
+from helpers import REPO, GradedSubmission, ensure_released, nothing_written, replace_cells, submit_and_grade
 
 from mlops_course.course import Course
 
@@ -34,15 +34,15 @@ def course(tmp_path_factory) -> Course:
 _cache: dict = {}
 
 
-def _graded_once(course: Course, kind: str, notebook_path) -> callable:
-    """A function that grades one version of an assignment's notebook as a submission,
-    once per assignment and session."""
+def _graded_once(course: Course, kind: str, notebook_path, change=lambda nb: nb) -> callable:
+    """A function that grades one version of an assignment's notebook (``change``d) as
+    a submission, once per assignment and session."""
 
     def run(assignment: str) -> GradedSubmission:
         key = (kind, assignment)
         if key not in _cache:
             ensure_released(course, assignment)  # the release notebook is made here
-            nb = nbformat.read(str(notebook_path(assignment)), as_version=4)
+            nb = change(nbformat.read(str(notebook_path(assignment)), as_version=4))
             _cache[key] = submit_and_grade(course, assignment, f"{kind}-{assignment}", nb)
         return _cache[key]
 
@@ -57,8 +57,9 @@ def graded_source(course):
 
 @pytest.fixture(scope="session")
 def graded_release(course):
-    """Grade the blank release as a submission, once per assignment."""
-    return _graded_once(course, "release", course.release_notebook)
+    """Grade the release with nothing written (every stub a `pass`) as a submission,
+    once per assignment: it must score 0."""
+    return _graded_once(course, "release", course.release_notebook, nothing_written)
 
 
 @pytest.fixture

@@ -30,11 +30,14 @@ def test_source_scores_full_marks(assignment, graded_source):
     assert graded.auto_max > 0
 
 
-def test_release_scores_zero_without_crashing(assignment, graded_release):
+def test_release_with_nothing_written_scores_zero_without_crashing(assignment, graded_release):
+    """Every stub replaced by `pass`: no cell hands out points for given code."""
     graded = graded_release(assignment)
     assert graded.result.status == "graded", f"the grader failed on the blank release: {graded.result.reason}"
     earned = {cell: score for cell, score in graded.scores.items() if score > 0}
-    assert not earned, f"the blank release earns points in {earned}: those tests pass without an answer"
+    assert not earned, (
+        f"the release with nothing written earns points in {earned}: those tests pass without an answer"
+    )
 
 
 def test_nbgrader_validate_source(assignment):

@@ -12,6 +12,7 @@ from nbgrader.preprocessors import ClearHiddenTests, GetGrades, NbGraderPreproce
 from mlops_course.course import Course
 from mlops_course.errors import FeedbackError
 from mlops_course.grading import config as nbconfig
+from mlops_course.grading import results as ledger
 
 
 class ReduceTracebacks(NbGraderPreprocessor):
@@ -29,12 +30,24 @@ class ReduceTracebacks(NbGraderPreprocessor):
 FEEDBACK_PREPROCESSORS = [GetGrades, ClearHiddenTests, ReduceTracebacks, CSSHTMLHeaderPreprocessor]
 
 
+def held_for_review(course: Course, assignment: str, students: list[str]) -> list[str]:
+    """Students whose submission awaits an integrity review: no feedback until then."""
+    held = []
+    for student in students:
+        result = ledger.load(course, assignment, student)
+        if result is not None and result.status == ledger.TAMPERED:
+            held.append(student)
+    return held
+
+
 def generate_feedback(course: Course, assignment: str, students: list[str] | None = None) -> list[str]:
-    """HTML feedback into feedback/<student>/<assignment>/ for every autograded student."""
+    """HTML feedback into feedback/<student>/<assignment>/ for every autograded student,
+    except submissions awaiting an integrity review (``mlops-course review``)."""
     api = nbconfig.api(nbconfig.load_config(course))
     students = students or sorted(p.parent.name for p in course.autograded.glob(f"*/{assignment}"))
+    held = set(held_for_review(course, assignment, students))
     written = []
-    for student in students:
+    for student in (s for s in students if s not in held):
         outcome = api.generate_feedback(assignment, student, force=True)
         if not outcome.get("success"):
             raise FeedbackError(f"feedback for {student} failed: {nbconfig.failure_reason(outcome)}")

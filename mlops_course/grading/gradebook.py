@@ -189,3 +189,31 @@ def _publish(course: Course, student: str, assignment: str) -> None:
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(staged, final)
+
+
+# -- holding the auto grades of a tampered submission --------------------------------------
+
+
+def hold_auto_grades(course: Course, assignment: str, student: str) -> dict[str, float]:
+    """Set every auto-graded cell's score to 0 as a lecturer's grade (nbgrader counts a
+    manual score before the auto score), so exports and reports count no auto points
+    until the review; returns the auto scores held back. Open answers are not touched."""
+    held = {}
+    with Gradebook(course.db_url, course.course_id) as gb:
+        for notebook in gb.find_submission(assignment, student).notebooks:
+            for grade in notebook.grades:
+                if grade.auto_score is not None:
+                    held[grade.name] = float(grade.auto_score)
+                    grade.manual_score = 0.0
+        gb.db.commit()
+    return held
+
+
+def release_auto_grades(course: Course, assignment: str, student: str, cells: list[str]) -> None:
+    """Undo :func:`hold_auto_grades` for ``cells``: their auto scores count again."""
+    with Gradebook(course.db_url, course.course_id) as gb:
+        for notebook in gb.find_submission(assignment, student).notebooks:
+            for grade in notebook.grades:
+                if grade.name in cells:
+                    grade.manual_score = None
+        gb.db.commit()

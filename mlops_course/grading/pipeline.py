@@ -18,7 +18,10 @@ reason and never stops the others."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import random
+import secrets
 import shutil
 import time
 from collections.abc import Iterator
@@ -31,7 +34,16 @@ from mlops_course.errors import GradingSetupError, ScoringError, SubmissionError
 from mlops_course.grading import config as nbconfig
 from mlops_course.grading import results as ledger
 from mlops_course.grading.execution.jobs import ExecutionJob, Executor, Outcome
-from mlops_course.grading.gradebook import EXECUTED, AssignmentBook, read_assignment, score_submission
+from mlops_course.grading.gradebook import (
+    EXECUTED,
+    AssignmentBook,
+    hold_auto_grades,
+    read_assignment,
+    score_submission,
+)
+from mlops_course.grading.integrity.canaries import add_canaries
+from mlops_course.grading.integrity.guard import given_imports
+from mlops_course.grading.integrity.scan import scan_cells, student_cells
 from mlops_course.grading.prepare import (
     inject_parameters,
     prepare_workdir,
@@ -55,6 +67,7 @@ class Options:
     limits: object = None  # execution.sandbox.Limits (memory, cpus, pids, sizes)
     docker_socket: bool = False  # give sandboxed jobs the Docker engine (m1_docker)
     force: bool = False  # grade again even what is already graded and unchanged
+    integrity: bool = True  # kernel guard, canaries and static scan (off only to measure their cost)
 
 
 def default_workers() -> int:
@@ -130,6 +143,8 @@ class _InFlight:
     started: float
     jobs: int
     outcomes: list[Outcome] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)  # the static scan's
+    notes: list[str] = field(default_factory=list)  # what was resolved in a messy notebook
 
 
 class GradingRun:
@@ -147,6 +162,8 @@ class GradingRun:
         self.results: dict[str, ledger.GradeResult] = {}
         self.in_flight: dict[str, _InFlight] = {}
         self.owner: dict[str, str] = {}  # job key -> student
+        self.rng = random.Random(secrets.randbits(64))  # canary places: unpredictable
+        self.given = {n: given_imports(_released(course, assignment, n)) for n in self.notebooks}
         self.bar = _NoBar()
 
     # results: resume
@@ -178,7 +195,7 @@ class GradingRun:
             started = time.monotonic()
             seed = student_seed(student, self.assignment)
             try:
-                jobs = self._prepare(student, seed)
+                jobs, findings, notes = self._prepare(student, seed)
             except SubmissionError as exc:
                 self._record(student, seed, started, ledger.ERROR, str(exc))
                 continue
@@ -186,12 +203,12 @@ class GradingRun:
                 reason = f"could not prepare the notebook: {type(exc).__name__}: {exc}"
                 self._record(student, seed, started, ledger.ERROR, reason)
                 continue
-            self.in_flight[student] = _InFlight(seed, started, len(jobs))
+            self.in_flight[student] = _InFlight(seed, started, len(jobs), findings=findings, notes=notes)
             for job in jobs:
                 self.owner[job.key] = student
                 yield job
 
-    def _prepare(self, student: str, seed: int) -> list[ExecutionJob]:
+    def _prepare(self, student: str, seed: int) -> tuple[list[ExecutionJob], list[str], list[str]]:
         course, assignment = self.course, self.assignment
         workdir = prepare_workdir(
             course, student, assignment, list(self.config.CourseDirectory.get("ignore", []))
@@ -203,12 +220,16 @@ class GradingRun:
             kept = course.submission_dir(student, assignment) / name
             if kept.is_file():
                 shutil.copyfile(kept, executed_dir / name)
-        jobs = []
+        jobs, findings, notes = [], [], []
         for notebook in self.notebooks:
             nb = read_submitted_notebook(course, student, assignment, notebook)
             released = course.release / assignment / f"{notebook}.ipynb"
-            nb = restore_grading_cells(nb, self.config, self.book, released, notebook)
+            nb = restore_grading_cells(nb, self.config, self.book, released, notebook, notes)
             nb = inject_parameters(nb, {"FAST": self.options.fast, "SEED": seed})
+            if self.options.integrity:
+                prefix = f"{notebook}.ipynb, " if len(self.notebooks) > 1 else ""
+                findings += [prefix + str(f) for f in scan_cells(student_cells(nb))]
+                nb = add_canaries(nb, self.rng)
             prepared = prepared_folder(course, student, assignment) / f"{notebook}.ipynb"
             write_notebook(nb, prepared)
             jobs.append(
@@ -224,9 +245,11 @@ class GradingRun:
                         "MLOPS_COURSE_RUN_ID": run_id(student, assignment),
                         "PYTHONHASHSEED": "0",
                     },
+                    guard=self.options.integrity,
+                    given_imports=self.given[notebook],
                 )
             )
-        return jobs
+        return jobs, findings, notes
 
     # execution done -> gradebook -> results
     def on_done(self, job: ExecutionJob, outcome: Outcome) -> None:
@@ -240,6 +263,7 @@ class GradingRun:
             _remove_docker_leftovers(student, self.assignment)
         reason = _reason(flight.outcomes)
         seconds = sum(o.seconds for o in flight.outcomes)
+        extra = {"notes": flight.notes, "guard_s": round(sum(o.guard_seconds for o in flight.outcomes), 3)}
         grader_failed = any(o.grader_failed for o in flight.outcomes)
         executed = self.course.root / EXECUTED / student / self.assignment
         if grader_failed or not all((executed / f"{n}.ipynb").is_file() for n in self.notebooks):
@@ -253,18 +277,50 @@ class GradingRun:
                 reason,
                 seconds=seconds,
                 final=not grader_failed,
+                **extra,
             )
             return
         try:
             scores = score_submission(self.course, self.config, student, self.assignment)
         except ScoringError as exc:
-            self._record(student, flight.seed, flight.started, ledger.ERROR, str(exc), final=False)
+            self._record(student, flight.seed, flight.started, ledger.ERROR, str(exc), final=False, **extra)
+            return
+        tampering = flight.findings + [finding for o in flight.outcomes for finding in o.tampering]
+        if tampering:  # no auto points until the lecturer has looked (`mlops-course review`)
+            withheld = hold_auto_grades(self.course, self.assignment, student)
+            scores = dataclasses.replace(scores, score=0.0, cells=_held(scores.cells))
+            reason = (
+                "possible tampering, awaiting review: "
+                + "; ".join(tampering[:3])
+                + (f" (and {len(tampering) - 3} more)" if len(tampering) > 3 else "")
+            )
+            self._record(
+                student,
+                flight.seed,
+                flight.started,
+                ledger.TAMPERED,
+                reason,
+                scores=scores,
+                seconds=seconds,
+                tampering=tampering,
+                withheld=withheld,
+                **extra,
+            )
             return
         self._record(
-            student, flight.seed, flight.started, ledger.GRADED, reason, scores=scores, seconds=seconds
+            student,
+            flight.seed,
+            flight.started,
+            ledger.GRADED,
+            reason,
+            scores=scores,
+            seconds=seconds,
+            **extra,
         )
 
-    def _record(self, student, seed, started, status, reason=None, scores=None, seconds=None, final=True):
+    def _record(
+        self, student, seed, started, status, reason=None, scores=None, seconds=None, final=True, **extra
+    ):
         result = ledger.GradeResult(
             student=student,
             assignment=self.assignment,
@@ -281,6 +337,7 @@ class GradingRun:
             submission_sha=self._submission_sha(student),
             source_sha=self.source_sha,
             final=final,
+            **extra,
         )
         ledger.save(self.course, result)
         self.results[student] = result
@@ -304,6 +361,19 @@ def grade(
         make_executor(options).run(run.jobs(todo), run.on_done)
         run.bar.close()
     return [run.results[s] for s in students]
+
+
+def _released(course: Course, assignment: str, notebook: str):
+    path = course.release / assignment / f"{notebook}.ipynb"
+    return nbformat.read(str(path), as_version=4) if path.is_file() else nbformat.v4.new_notebook()
+
+
+def _held(cells: dict) -> dict:
+    """The cells' scores as the gradebook counts them while auto grades are held."""
+    return {
+        name: dict(cell, score=0.0) if not cell.get("needs_manual_grade") else dict(cell)
+        for name, cell in cells.items()
+    }
 
 
 def _remove_docker_leftovers(student: str, assignment: str) -> None:

@@ -15,6 +15,7 @@ from papermill.parameterize import parameterize_notebook
 
 from mlops_course.course import Course
 from mlops_course.grading.gradebook import AssignmentBook
+from mlops_course.grading.tidy import put_tests_after_answers, resolve_duplicates
 from mlops_course.infra.files import write_atomic
 
 
@@ -58,12 +59,17 @@ class _OverwriteFromBook(OverwriteCells):
         return nb, resources
 
 
-def restore_grading_cells(nb, config, book: AssignmentBook, released: Path, notebook: str):
+def restore_grading_cells(nb, config, book: AssignmentBook, released: Path, notebook: str, notes=None):
     """nbgrader's own sanitising steps: clear outputs, fix ids and kernelspec, put back
     the gradebook's version of every locked/test cell (hidden tests included) and any
-    test cell the student deleted."""
+    test cell the student deleted. Copied and moved cells are resolved first (``tidy``);
+    what was resolved is appended to ``notes``."""
+    notes = [] if notes is None else notes
+    notes += resolve_duplicates(nb)
     if released.is_file():
-        nb = restore_answer_cells(nb, nbformat.read(str(released), as_version=4))
+        released_nb = nbformat.read(str(released), as_version=4)
+        notes += put_tests_after_answers(nb, released_nb)
+        nb = restore_answer_cells(nb, released_nb)
     resources = {"nbgrader": {"notebook": notebook, "assignment": book.name}}
     for step in (ClearOutput(config=config), DeduplicateIds(config=config)):
         nb, resources = step.preprocess(nb, resources)

@@ -15,6 +15,8 @@ from mlops_course.course import Course
 
 GRADED = "graded"
 ERROR = "error"
+TAMPERED = "tampered"  # the integrity checks found something: no auto points until reviewed
+REJECTED = "rejected"  # the lecturer reviewed the tampering and upheld it: no auto points
 
 
 @dataclass
@@ -34,6 +36,11 @@ class GradeResult:
     submission_sha: str = ""  # what was graded: resuming skips results whose inputs did not change
     source_sha: str = ""
     final: bool = True  # False for failures of the grader itself: a resumed run tries again
+    tampering: list = field(default_factory=list)  # what the integrity checks found
+    withheld: dict = field(default_factory=dict)  # grade id -> auto score held back until review
+    review: dict = field(default_factory=dict)  # the lecturer's decision: decision, note, at
+    notes: list = field(default_factory=list)  # what the grader resolved in a messy notebook
+    guard_s: float = 0.0  # seconds the kernel guard took (its cost, for the benchmark)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1, sort_keys=True)

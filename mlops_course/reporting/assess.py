@@ -20,7 +20,8 @@ ABSENT = "absent"  # not delivered and the deadline has passed
 OPEN = "open"  # not delivered yet, deadline still ahead (or TIAO: no deadline)
 TIAO = "tiao"  # delivered by a TIAO student (no deadline)
 ERROR = "grading_error"  # the grader failed on the submission (see reason)
-STATUSES = [ON_TIME, TIAO, LATE, ABSENT, OPEN, ERROR]
+REVIEW = "integrity_review"  # possible tampering: no auto points until the lecturer reviews it
+STATUSES = [ON_TIME, TIAO, LATE, ABSENT, OPEN, REVIEW, ERROR]
 
 PASS, FAIL, PENDING = "pass", "fail", "pending"
 
@@ -160,6 +161,8 @@ def _module_result(
             status, reason = OPEN, "not delivered yet"
         else:
             status, reason = ABSENT, "not delivered before the deadline"
+    elif attempt.grading_status == "tampered":
+        status, reason = REVIEW, attempt.reason or "awaiting the lecturer's integrity review"
     elif attempt.grading_status != "graded":
         status, reason = ERROR, attempt.reason or "grading failed"
     elif tiao:
@@ -297,9 +300,15 @@ def evaluate(
         failing = [
             m
             for m, r in effective.items()
-            if r.status != OPEN and not r.proficient and not (r.counted and r.needs_manual_grade)
+            if r.status not in (OPEN, REVIEW)
+            and not r.proficient
+            and not (r.counted and r.needs_manual_grade)
         ]
-        open_ = [m for m, r in effective.items() if r.status == OPEN or (r.counted and r.needs_manual_grade)]
+        open_ = [
+            m
+            for m, r in effective.items()
+            if r.status in (OPEN, REVIEW) or (r.counted and r.needs_manual_grade)
+        ]
         technical_ok = not failing
         if failing:
             verdict = FAIL

@@ -160,6 +160,12 @@ def read_gradebook(gb, course, modules: list[str]):
                         for k, v in (ledger.get("cells") or {}).items()
                     },
                 )
+            if attempt is not None and ledger and ledger.get("status") == "tampered":
+                # held at 0 in the gradebook until `mlops-course review`
+                attempt.grading_status, attempt.reason = (
+                    "tampered",
+                    ledger.get("reason") or "possible tampering",
+                )
             if ledger and ledger.get("status") == "error":
                 # The grader failed: the ledger explains; the gradebook may hold an older score.
                 attempt = attempt or Attempt(student.id, module, _iso(ledger.get("submitted_at")))

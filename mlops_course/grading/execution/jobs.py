@@ -28,6 +28,8 @@ class ExecutionJob:
     cell_timeout: int  # seconds per cell
     wall_clock: int  # seconds for the whole notebook
     env: Mapping[str, str] = field(default_factory=dict)  # for the kernel
+    guard: bool = True  # the kernel guard restores the kernel before every test cell
+    given_imports: tuple[str, ...] = ()  # the notebook's given imports, bound again before each test
 
     def moved(self, **paths: Path) -> ExecutionJob:
         """The same job with other paths (a worker's copy, a container's view)."""
@@ -40,6 +42,8 @@ class Outcome:
     reason: str | None = None  # why it did not execute normally, for the lecturer
     timeouts: tuple[str, ...] = ()  # grade ids (or "cell N") of cells that hit the cell timeout
     seconds: float = 0.0
+    tampering: tuple[str, ...] = ()  # what the kernel guard and the canaries found
+    guard_seconds: float = 0.0  # time spent on the guard's checks
 
     @classmethod
     def failed(cls, reason: str) -> Outcome:

@@ -37,6 +37,8 @@ from mlops_course.grading.execution.jobs import (  # noqa: E402
     Outcome,
 )
 from mlops_course.grading.execution.kernels import LocalKernel  # noqa: E402
+from mlops_course.grading.integrity.canaries import check_and_remove, is_canary  # noqa: E402
+from mlops_course.grading.integrity.guard import NO_ANSWER, GuardSession  # noqa: E402
 from mlops_course.infra.files import write_atomic  # noqa: E402
 
 NOT_RUN = "NotExecuted"
@@ -132,6 +134,17 @@ class CappedNotebookClient(NotebookClient):
 
     kept_bytes = 0
     truncated = False
+    guard: GuardSession | None = None
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        """Before the first code cell the guard is installed; before every test cell (and
+        canary) it restores the kernel's machinery and reports what had changed."""
+        if self.guard is not None and cell.cell_type == "code":
+            if not self.guard.installed:
+                await self.guard.install(self)
+            if _is_graded(cell):
+                await self.guard.check(self, _cell_name(cell, cell_index))
+        return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
 
     def output(self, outs, msg, display_id, cell_index):
         content = msg.get("content", {})
@@ -147,6 +160,17 @@ class CappedNotebookClient(NotebookClient):
             return None
         self.kept_bytes += size
         return super().output(outs, msg, display_id, cell_index)
+
+
+def _is_graded(cell) -> bool:
+    meta = cell.metadata.get("nbgrader", {})
+    return bool(meta.get("grade") and not meta.get("solution")) or is_canary(cell)
+
+
+def _cell_name(cell, index: int) -> str:
+    if is_canary(cell):  # named like its neighbours in what the lecturer reads
+        return f"cell {index + 1}"
+    return cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index + 1}"
 
 
 def make_client(nb, job: ExecutionJob, km: LocalKernel) -> CappedNotebookClient:
@@ -203,13 +227,15 @@ def execute(job: ExecutionJob, new_kernel: Callable[[], LocalKernel] | None = No
     local = new_kernel is None
     started = time.monotonic()
     outcome = Outcome()
-    client = clock = None
+    client = clock = guard = None
     kernels: list[LocalKernel] = []
     try:
         with _environment(job.env if local else {}):
             for attempt in (1, 2):
                 kernels.append(LocalKernel() if local else new_kernel())
                 client = make_client(nb, job, kernels[-1])
+                if job.guard:
+                    guard = client.guard = GuardSession(job.given_imports, timeout=max(30, job.cell_timeout))
                 clock = WallClock(client, job.wall_clock)
                 try:
                     with clock:
@@ -245,6 +271,12 @@ def execute(job: ExecutionJob, new_kernel: Callable[[], LocalKernel] | None = No
         )
     if outcome.status != EXECUTED:
         mark_unexecuted_grade_cells(nb, outcome.reason)
+    tampering = check_and_remove(nb)  # the canaries leave the notebook here
+    if guard is not None:
+        dead = outcome.status in (KERNEL_DIED, WALL_CLOCK)  # a killed kernel answers nothing
+        tampering = [f for f in guard.findings if not (dead and NO_ANSWER in f)] + tampering
+        outcome.guard_seconds = round(guard.seconds, 3)
+    outcome.tampering = tuple(tampering)
     limit_outputs(nb)
     outcome.timeouts = tuple(timed_out_cells(nb))
     outcome.seconds = round(time.monotonic() - started, 2)
