@@ -71,6 +71,33 @@ def scores(root: Path) -> dict[str, float]:
         return {s.student.id: s.score for s in gb.assignment_submissions(ASSIGNMENT)}
 
 
+def integrity_cost(root: Path, students: list[str]) -> tuple[float, float]:
+    """Mean seconds per submission of the integrity defences: the kernel guard's checks
+    (recorded in each result) and the static scan with the canaries' insertion (timed
+    here, in-process, on the same notebooks)."""
+    import random
+
+    import nbformat
+
+    from mlops_course.grading.integrity.canaries import add_canaries
+    from mlops_course.grading.integrity.scan import scan_cells, student_cells
+
+    guard = []
+    for student in students:
+        result = root / "grading" / "results" / ASSIGNMENT / f"{student}.json"
+        if result.is_file():
+            guard.append(json.loads(result.read_text()).get("guard_s", 0.0))
+    started = time.perf_counter()
+    for student in students:
+        path = root / "submitted" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+        if path.is_file():
+            nb = nbformat.read(str(path), as_version=4)
+            scan_cells(student_cells(nb))
+            add_canaries(nb, random.Random(0))
+    static = (time.perf_counter() - started) / len(students)
+    return (sum(guard) / len(guard) if guard else 0.0), static
+
+
 def execute_alone(root: Path, students: list[str]) -> tuple[float, float]:
     """Mean wall and busy CPU time to execute the class's notebooks with nbclient alone
     (kernel start included, no grading): each kind of example once, weighted by how
@@ -154,6 +181,7 @@ def main() -> int:
                 reason = json.loads(result.read_text()).get("reason") if result.is_file() else "no result"
                 print(f"  {student}: mlops-course {mine}, nbgrader {theirs} ({reason})")
         alone, cpu_alone = execute_alone(ours, students)
+        guard_s, static_s = integrity_cost(ours, students)
     n = args.submissions
     mode = "no sandbox" if args.no_sandbox else "sandboxed"
     print(f"submissions:                         {n} ({ASSIGNMENT}, {os.cpu_count()} cores)")
@@ -175,6 +203,10 @@ def main() -> int:
     print(
         f"pipeline overhead per submission:    {cpu_ours / n - cpu_alone:7.2f} s CPU  "
         f"(CPU per submission - CPU of executing alone = {cpu_ours / n:.2f} - {cpu_alone:.2f})"
+    )
+    print(
+        f"integrity defences per submission:   {guard_s + static_s:7.3f} s  (kernel guard {guard_s:.3f} s + "
+        f"scan and canaries {static_s:.3f} s; goal < 0.3 s)"
     )
     per_submission = t_ours * args.workers / n
     print("sizing, 300 students x 8 modules on a Dask cluster, per-notebook time t:")

@@ -169,3 +169,40 @@ def test_a_flagged_submission_holds_its_points_until_the_review(course, graded, 
 def test_the_scan_reports_cell_and_line():
     found = scan_cells([("q_one", "x = 1\nimport sys\nsys.settrace(None)")])
     assert [str(f) for f in found] == ["q_one, line 3: uses sys.settrace"]
+
+
+def test_canaries_catch_a_kernel_that_skips_cells_even_without_the_guard(tmp_path):
+    """The canaries are a layer of their own: with the guard off, a notebook whose first
+    cell makes every later cell `pass` lets its canaries pass, and that is reported."""
+    import random
+
+    from mlops_course.grading.execution.jobs import ExecutionJob
+    from mlops_course.grading.execution.run_notebook import execute
+    from mlops_course.grading.integrity.canaries import add_canaries
+
+    def cell(source, grade_id, **meta):
+        made = nbformat.v4.new_code_cell(source)
+        made.metadata["nbgrader"] = {"grade_id": grade_id, "locked": False, **meta}
+        return made
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        cell(
+            "get_ipython().input_transformers_cleanup.append(lambda lines: ['pass\\n'])", "x", solution=True
+        ),
+        cell('"""x is one."""\nassert x == 1, "set x"', "test_x", grade=True, points=1),
+        cell("y = 2", "y", solution=True),
+        cell('"""y is two."""\nassert y == 2, "set y"', "test_y", grade=True, points=1),
+    ]
+    path = tmp_path / "in.ipynb"
+    nbformat.write(add_canaries(nb, random.Random(0), count=2), str(path))
+    for guard in (False, True):
+        job = ExecutionJob("k", path, tmp_path / f"out-{guard}.ipynb", tmp_path, 30, 120, guard=guard)
+        outcome = execute(job)
+        executed = nbformat.read(str(job.output), as_version=4)
+        assert len(executed.cells) == 4, "the canaries are removed before scoring"
+        canary_findings = [f for f in outcome.tampering if "a check that must fail passed" in f]
+        if guard:  # the guard restores the kernel first: the canaries fail as they must
+            assert canary_findings == [] and any("input_transformers_cleanup" in f for f in outcome.tampering)
+        else:
+            assert len(canary_findings) == 2, outcome.tampering

@@ -108,6 +108,10 @@ def attack_results(course, listener):
             good, {"q_small_box": probe("open('/kernel/filler', 'w').write('x') > 0")}
         ),
         "kernel-dies": replace_cells(good, {"environment_report": "import os\nos._exit(3)"}),
+        # the kernel guard works in the sandbox too
+        "tampers-with-the-kernel": replace_cells(
+            good, {"q_cace": "q_cace = 'z'\nget_ipython().input_transformers_cleanup.append(lambda lines: ['pass\\n'])"}
+        ),
         # m2_cicd's checks run GitHub's npm packages on Node: the sandbox must have them
         "uses-node-packages": replace_cells(
             good,
@@ -198,6 +202,12 @@ def test_the_sandbox_has_no_network_and_sees_only_its_own_submission(course, att
     assert result.status == "graded", result.reason
     assert result.cells["test_q_small_box"]["score"] == 0, f"{student} got out of the sandbox"
     assert not (course.root / "pwned.txt").exists()
+
+
+def test_a_tampered_kernel_is_caught_in_the_sandbox(attack_results):
+    result = attack_results["tampers-with-the-kernel"]
+    assert result.status == "tampered" and result.score == 0
+    assert any("input_transformers_cleanup" in finding for finding in result.tampering)
 
 
 def test_the_course_node_packages_work_in_the_sandbox(attack_results):

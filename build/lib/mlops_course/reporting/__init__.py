@@ -8,8 +8,8 @@ from __future__ import annotations
 
 def register(subparsers) -> None:
     """Add every reporting subcommand (roster, schedule, report, resit, progress)."""
-    from mlops_course.reporting import report, resit, roster, schedule
+    from mlops_course.reporting import report_command, resit, roster, schedule
     from mlops_course.student import progress
 
-    for module in (roster, schedule, report, resit, progress):
+    for module in (roster, schedule, report_command, resit, progress):
         module.register(subparsers)

@@ -11,7 +11,7 @@ from pathlib import Path
 from mlops_course.reporting.assess import Attempt, CellScore, ClassResult, Resit, StudentInfo, evaluate
 from mlops_course.reporting.rubric import Rubric, course_goals, load_rubric
 from mlops_course.reporting.schedule import deadlines_from_gradebook
-from mlops_course.reporting.store import ResitEntry, open_gradebook, resits, tiao_flags, to_aware_utc
+from mlops_course.reporting.store import open_gradebook, resits, tiao_flags, to_aware_utc
 from mlops_course.settings import MODULES
 
 
@@ -213,7 +213,3 @@ def load_class(
         goals = course_goals(course, modules)
         students, attempts, deadlines, resit_list = read_gradebook(gb, course, modules)
     return evaluate(students, modules, attempts, goals, rubric, deadlines, as_of, resit_list)
-
-
-def load_resit_entries(gb) -> list[ResitEntry]:
-    return resits(gb)

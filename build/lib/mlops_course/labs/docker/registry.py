@@ -28,6 +28,7 @@ from pathlib import Path
 
 from mlops_course.errors import RegistryError
 from mlops_course.infra.processes import free_port, stop_process
+from mlops_course.settings import env
 
 BINARY_CANDIDATES = ("docker-registry", "registry")
 INSTALL_HINT = (
@@ -217,7 +218,7 @@ class LocalRegistry(RemoteRegistry):
 def registry_from_env_or_start(timeout: float = 20.0) -> RemoteRegistry:
     """The registry at ``$MLOPS_COURSE_REGISTRY`` if set (checked to answer), else a
     freshly started :class:`LocalRegistry` (call ``.stop()`` when done)."""
-    given = os.environ.get("MLOPS_COURSE_REGISTRY", "").strip()
+    given = (env("MLOPS_COURSE_REGISTRY") or "").strip()
     if given:
         remote = RemoteRegistry(given.removeprefix("http://").rstrip("/"))
         if not remote.ready():
