@@ -12,7 +12,10 @@ from __future__ import annotations
 import ast
 import csv
 import json
+import os
 import shutil
+import subprocess
+import sys
 from html.parser import HTMLParser
 
 import nbformat
@@ -23,7 +26,7 @@ from mlops_course.cli import main
 from mlops_course.course import Course
 from mlops_course.demo import copy_example_class
 from mlops_course.grading.similarity import CODE, TEXT, find_similar, read_given, read_submission
-from mlops_course.grading.similarity_page import page, write_outputs
+from mlops_course.grading.similarity_page import page, pairs_csv, write_outputs
 
 MODULE = "m0_setup"
 
@@ -376,3 +379,24 @@ def test_pieces_are_the_students_own_cells(cohort):
     assert "test_q_cace" not in named and "q_cace" in named
     assert not any(label.startswith("test_") for label in named)
     assert len(kinds) == 12  # 6 questions, 1 open answer, 4 exercise cells, 1 added cell
+
+
+def test_the_ranking_is_the_same_in_every_run(ranked, cohort):
+    """Winnowing keeps the smallest hash of each window: with Python's salted ``hash``
+    the scores would change from one process to the next."""
+    seed = "2" if os.environ.get("PYTHONHASHSEED") == "1" else "1"  # not this process's
+    script = (
+        "import sys\n"
+        "from mlops_course.course import Course\n"
+        "from mlops_course.grading.similarity import find_similar\n"
+        "from mlops_course.grading.similarity_page import pairs_csv\n"
+        f"sys.stdout.write(pairs_csv(find_similar(Course.find({str(cohort.root)!r}), {MODULE!r})))\n"
+    )
+    other = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "PYTHONHASHSEED": seed},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert other.stdout == pairs_csv(ranked) and "fay,gus" in other.stdout

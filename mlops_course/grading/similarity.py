@@ -24,8 +24,8 @@ student with no code of their own pairs with nobody."""
 
 from __future__ import annotations
 
-import copy
-import io
+import functools
+import hashlib
 import itertools
 from dataclasses import dataclass, field, replace
 from importlib import metadata
@@ -226,47 +226,73 @@ def read_submission(course: Course, student: str, assignment: str, given: Given)
 # -- fingerprints -----------------------------------------------------------------------
 
 
-def _filtered(piece: Piece) -> str:
-    """The piece as copydetect fingerprints it (names, strings and comments abstracted)."""
+@dataclass(frozen=True)
+class Fingerprint:
+    """A piece's winnowed fingerprints: the fields of copydetect's CodeFingerprint that
+    its ``compare_files`` reads. Made here with a stable hash: copydetect hashes k-grams
+    with Python's ``hash``, which is salted per process, and winnowing keeps the smallest
+    hash of each window, so its scores would change from one run to the next."""
+
+    filtered_code: str
+    offsets: np.ndarray  # copydetect's map from filtered to raw positions (empty: none)
+    k: int
+    hash_idx: dict[int, list[int]]  # hash -> positions in filtered_code
+
+    @functools.cached_property
+    def hashes(self) -> set[int]:
+        return set(self.hash_idx)
+
+    @functools.cached_property
+    def token_coverage(self) -> int:
+        """Tokens (filtered characters) inside at least one kept k-gram."""
+        from copydetect.utils import get_token_coverage
+
+        return int(get_token_coverage(self.hash_idx, self.k, len(self.filtered_code)))
+
+    def keep(self, wanted) -> Fingerprint:
+        """Only the hashes that ``wanted(hash)`` accepts."""
+        return replace(self, hash_idx={h: i for h, i in self.hash_idx.items() if wanted(h)})
+
+
+def _kgram_hashes(filtered: str, k: int) -> list[int]:
+    """A stable 64-bit hash of every k-gram."""
+    return [
+        int.from_bytes(
+            hashlib.blake2b(filtered[i : i + k].encode(), digest_size=8).digest(), "big", signed=True
+        )
+        for i in range(len(filtered) - k + 1)
+    ]
+
+
+def _filtered(piece: Piece) -> tuple[str, np.ndarray]:
+    """The piece as it is fingerprinted: copydetect's tokens (names, strings and
+    comments abstracted) and its offsets back to the raw text; plain text as it is."""
     if piece.language is None:
-        return piece.text
+        return piece.text, np.array([])
     from copydetect.utils import filter_code
 
-    return filter_code(piece.text, piece.label, piece.language)[0]
+    return filter_code(piece.text, piece.label, piece.language)
 
 
 def _all_kgrams(pieces: list[Piece]) -> dict[str, set[int]]:
     """Every k-gram hash of the pieces (not winnowed: given code is removed whole)."""
-    from copydetect.utils import hashed_kgrams
-
     found = {CODE: set(), TEXT: set()}
     for piece in pieces:
-        found[piece.kind] |= set(hashed_kgrams(_filtered(piece), K_GRAM[piece.kind]).tolist())
+        found[piece.kind].update(_kgram_hashes(_filtered(piece)[0], K_GRAM[piece.kind]))
     return found
 
 
-def _fingerprint(piece: Piece):
-    from copydetect import CodeFingerprint
+def _fingerprint(piece: Piece) -> Fingerprint:
+    from copydetect.utils import winnow
 
-    return CodeFingerprint(
-        piece.label,
-        K_GRAM[piece.kind],
-        WINDOW[piece.kind],
-        filter=piece.language is not None,
-        language=piece.language,
-        fp=io.StringIO(piece.text),
-    )
-
-
-def _keep(fingerprint, wanted) -> object:
-    """A copy of a copydetect fingerprint with only the hashes ``wanted(hash)`` accepts."""
-    from copydetect.utils import get_token_coverage
-
-    kept = copy.copy(fingerprint)
-    kept.hash_idx = {h: i for h, i in fingerprint.hash_idx.items() if wanted(h)}
-    kept.hashes = set(kept.hash_idx)
-    kept.token_coverage = int(get_token_coverage(kept.hash_idx, kept.k, len(kept.filtered_code)))
-    return kept
+    filtered, offsets = _filtered(piece)
+    k = K_GRAM[piece.kind]
+    hashes = np.array(_kgram_hashes(filtered, k), dtype=np.int64)
+    kept, positions = winnow(hashes, WINDOW[piece.kind], remove_duplicates=False) if len(hashes) else ([], [])
+    hash_idx: dict[int, list[int]] = {}
+    for value, position in zip(np.asarray(kept).tolist(), np.asarray(positions).tolist()):
+        hash_idx.setdefault(value, []).append(position)
+    return Fingerprint(filtered, offsets, k, hash_idx)
 
 
 @dataclass
@@ -276,31 +302,33 @@ class Prints:
     student: str
     files: list[str]
     notes: list[str]
-    pieces: dict[str, list[tuple[Piece, object]]]  # kind -> (piece, copydetect fingerprint)
+    pieces: dict[str, list[tuple[Piece, Fingerprint]]]  # by kind
     model_answer_share: float  # of the student's code once the release is removed
 
     def __post_init__(self):
         self._hashes = {
-            kind: set().union(*(fp.hashes for _, fp in pieces)) for kind, pieces in self.pieces.items()
+            kind: set().union(*(fp.hashes for _, fp in found)) for kind, found in self.pieces.items()
         }
+        self._own = {kind: sum(fp.token_coverage for _, fp in found) for kind, found in self.pieces.items()}
 
     def hashes(self, kind: str) -> set[int]:
         return self._hashes[kind]
 
     def own(self, kind: str) -> int:
-        return sum(fp.token_coverage for _, fp in self.pieces[kind])
+        """Tokens of this kind that are the student's own (in a kept fingerprint)."""
+        return self._own[kind]
 
 
 def fingerprint(submission: Submission, given: Given, count_model_answer: bool) -> Prints:
     pieces, model_tokens, code_tokens = {CODE: [], TEXT: []}, 0, 0
     for piece in submission.pieces:
         release, model = given.release[piece.kind], given.model_answer[piece.kind]
-        own = _keep(_fingerprint(piece), lambda h, release=release: h not in release)
+        own = _fingerprint(piece).keep(lambda h, release=release: h not in release)
         if piece.kind == CODE:
             code_tokens += own.token_coverage
-            model_tokens += _keep(own, lambda h, model=model: h in model).token_coverage
+            model_tokens += own.keep(model.__contains__).token_coverage
         if not count_model_answer:
-            own = _keep(own, lambda h, model=model: h not in model)
+            own = own.keep(lambda h, model=model: h not in model)
         if own.token_coverage:
             pieces[piece.kind].append((piece, own))
     share = model_tokens / code_tokens if code_tokens else 0.0
