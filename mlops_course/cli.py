@@ -183,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--details",
         type=int,
         default=50,
-        help="pairs shown with their shared fragments in the HTML page, from the top (default 50)",
+        help="pairs shown with their shared fragments in the HTML page, from the top (default: 50)",
     )
     p.set_defaults(func=cmd_similarity)
 

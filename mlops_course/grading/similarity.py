@@ -10,13 +10,15 @@ who hand in the model answer share it with the source, not necessarily with each
 other; the student table shows each one's share of it (``count_model_answer`` ranks
 with it).
 
-The detector is copydetect (PyPI). Each cell and file is tokenized on its own with
+The detector is copydetect (PyPI): each cell and file is tokenized on its own with
 the Pygments lexer of its language (no match runs across a cell boundary), names,
 strings and comments are abstracted away (renamed variables and rewritten comments
-hide nothing), and k-grams of what remains are fingerprinted by winnowing (Schleimer,
-Wilkerson and Aiken, 2003), so moved or reordered statements still match run by run.
-Given code is removed here, not with copydetect's ``boilerplate`` argument, which also
-drops a fingerprint that occurs twice in one student's code.
+hide nothing), k-grams of what remains are winnowed (Schleimer, Wilkerson and Aiken,
+2003), so moved or reordered statements still match run by run, and ``compare_files``
+finds the shared fragments in the raw text. Two parts are done here instead: k-grams
+get a stable hash (copydetect's is salted per process, so its scores change from run
+to run), and given code is removed here, not with copydetect's ``boilerplate``
+argument, which also drops a fingerprint that occurs twice in one student's code.
 
 A pair's similarity is the share of the two students' own tokens that the other one
 has too: (covered in A + covered in B) / (own tokens of A + own tokens of B); a
@@ -229,9 +231,8 @@ def read_submission(course: Course, student: str, assignment: str, given: Given)
 @dataclass(frozen=True)
 class Fingerprint:
     """A piece's winnowed fingerprints: the fields of copydetect's CodeFingerprint that
-    its ``compare_files`` reads. Made here with a stable hash: copydetect hashes k-grams
-    with Python's ``hash``, which is salted per process, and winnowing keeps the smallest
-    hash of each window, so its scores would change from one run to the next."""
+    its ``compare_files`` reads, with stable hashes (winnowing keeps the smallest hash of
+    each window, so a hash salted per process would keep other fingerprints each run)."""
 
     filtered_code: str
     offsets: np.ndarray  # copydetect's map from filtered to raw positions (empty: none)
