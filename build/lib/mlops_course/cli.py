@@ -73,6 +73,17 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_similarity(args) -> int:
+    from mlops_course.grading.similarity import find_similar
+    from mlops_course.grading.similarity_page import format_summary, write_outputs
+
+    course = _course(args)
+    result = find_similar(course, args.assignment, args.count_model_answer, args.details)
+    paths = write_outputs(result, course.exports / "similarity")
+    print(format_summary(result, paths))
+    return 0
+
+
 def cmd_check(args) -> int:
     from mlops_course.student.check import check_notebook, format_results
 
@@ -155,6 +166,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--assignment", help="only this assignment (default: every graded one)")
     p.add_argument("--output", "-o", help="CSV file to write (default: exports/grades.csv)")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "similarity",
+        help="rank pairs of submissions by the similarity of their own code "
+        "(exports/similarity/ASSIGNMENT.csv and .html)",
+    )
+    p.add_argument("assignment", help="assignment id (its folder in source/)")
+    p.add_argument(
+        "--count-model-answer",
+        action="store_true",
+        help="count code that is the lecturer's model answer (source/) too; by default it is "
+        "left out like the code the release gives, and each student's share of it is shown",
+    )
+    p.add_argument(
+        "--details",
+        type=int,
+        default=50,
+        help="pairs shown with their shared fragments in the HTML page, from the top (default 50)",
+    )
+    p.set_defaults(func=cmd_similarity)
 
     p = sub.add_parser("check", help="self-check a notebook: visible tests, passed/failed with hints")
     p.add_argument("notebook", help="the notebook file to check")

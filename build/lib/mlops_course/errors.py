@@ -66,6 +66,10 @@ class FeedbackError(CourseError, RuntimeError):
     """Feedback could not be generated."""
 
 
+class SimilarityError(CourseError, RuntimeError):
+    """Submissions cannot be compared (an unknown or unreleased assignment, no submissions)."""
+
+
 class SandboxError(CourseError, RuntimeError):
     """The sandbox cannot run at all (no engine, no image)."""
 
