@@ -60,9 +60,9 @@ def gradebook(root: Path) -> dict:
 
 def test_a_killed_and_resumed_run_equals_an_uninterrupted_one(tmp_path):
     interrupted, reference = tmp_path / "interrupted", tmp_path / "reference"
-    make_course(interrupted, 5)
-    make_course(reference, 5)
-    cli(reference, *GRADE)
+    make_course(interrupted, 4)
+    make_course(reference, 4)
+    cli(reference, "grade", A, "--no-sandbox", "--workers", "2", "--quiet")  # any worker count grades alike
 
     proc = cli(
         interrupted, *GRADE, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -74,7 +74,7 @@ def test_a_killed_and_resumed_run_equals_an_uninterrupted_one(tmp_path):
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     before = {student: r["graded_at"] for student, r in results(interrupted).items()}
-    assert 2 <= len(before) < 5, "the kill should land in the middle of the run"
+    assert 2 <= len(before) < 4, "the kill should land in the middle of the run"
 
     for notebook in (interrupted / "autograded").rglob("*.ipynb"):
         nbformat.read(str(notebook), as_version=4)  # whole notebooks only, never half-written

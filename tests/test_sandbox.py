@@ -110,7 +110,10 @@ def attack_results(course, listener):
         "kernel-dies": replace_cells(good, {"environment_report": "import os\nos._exit(3)"}),
         # the kernel guard works in the sandbox too
         "tampers-with-the-kernel": replace_cells(
-            good, {"q_cace": "q_cace = 'z'\nget_ipython().input_transformers_cleanup.append(lambda lines: ['pass\\n'])"}
+            good,
+            {
+                "q_cace": "q_cace = 'z'\nget_ipython().input_transformers_cleanup.append(lambda lines: ['pass\\n'])"
+            },
         ),
         # m2_cicd's checks run GitHub's npm packages on Node: the sandbox must have them
         "uses-node-packages": replace_cells(
