@@ -45,10 +45,12 @@ class Attempt:
     grading_status: str = "graded"  # "graded" | "error" (results ledger)
     reason: str | None = None
     extension: timedelta | None = None  # nbgrader's per-student extension of the due date
+    late_penalty: float = 0.0  # nbgrader's (0 unless a late-submission plugin is configured)
 
     @property
     def score(self) -> float:
-        return sum(c.score for c in self.cells.values())
+        """What formgrader and `export` show: the cells' scores minus nbgrader's late penalty."""
+        return max(0.0, sum(c.score for c in self.cells.values()) - self.late_penalty)
 
     @property
     def max_score(self) -> float:

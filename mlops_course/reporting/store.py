@@ -126,7 +126,8 @@ def _alembic_on_path() -> None:
     nbgrader.api.get_alembic_version = head
 
 
-def _has(gb, table) -> bool:
+def has_table(gb, table) -> bool:
+    """Whether the gradebook has one of the course's own tables (an older one may not)."""
     from sqlalchemy import inspect
 
     return inspect(gb.engine).has_table(table.__tablename__)
@@ -137,12 +138,12 @@ def ensure_tables(gb) -> None:
 
 
 def tiao_flags(gb) -> dict[str, bool]:
-    if not _has(gb, RosterEntry):
+    if not has_table(gb, RosterEntry):
         return {}
     return {row.student_id: bool(row.tiao) for row in gb.db.query(RosterEntry).all()}
 
 
 def resits(gb) -> list[ResitEntry]:
-    if not _has(gb, ResitEntry):
+    if not has_table(gb, ResitEntry):
         return []
     return list(gb.db.query(ResitEntry).order_by(ResitEntry.student_id, ResitEntry.assignment).all())
