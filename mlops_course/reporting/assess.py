@@ -23,6 +23,7 @@ ERROR = "grading_error"  # the grader failed on the submission (see reason)
 STATUSES = [ON_TIME, TIAO, LATE, ABSENT, OPEN, ERROR]
 
 PASS, FAIL, PENDING = "pass", "fail", "pending"
+NO_TIME = "submission time unknown (no timestamp.txt)"
 
 
 @dataclass
@@ -170,6 +171,8 @@ def _module_result(
         status, reason = LATE, "delivered after the deadline: counts as absent"
     else:
         status = ON_TIME
+        if attempt.submitted_at is None and deadline is not None:
+            reason = f"{NO_TIME}: judged on time; record it with `mlops-course submit-time`"
     counted = status in (ON_TIME, TIAO)
     levels = {}
     for criterion, share in shares.items():
