@@ -84,7 +84,8 @@ def open_gradebook(course_or_url, *, create: bool = False):
     _alembic_on_path()
     if not create and not gradebook_exists(db_url):
         raise GradebookMissing(
-            f"no gradebook at {db_url}: import a roster first (mlops-course roster import FILE.csv)"
+            f"no gradebook at {db_url} yet: `mlops-course roster import FILE.csv` or "
+            "`mlops-course release` makes it (is this the right course folder?)"
         )
     gb = Gradebook(db_url, course_id=getattr(course_or_url, "course_id", COURSE_ID))
     try:
