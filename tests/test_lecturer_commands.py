@@ -68,26 +68,32 @@ def test_a_roster_import_loads_no_heavy_library(tmp_path):
     roster.write_text("student_id,name,email,tiao\nr1,An Claes,an@x.be,no\n")
     loaded = modules_loaded_by(["--course", str(course.root), "roster", "import", str(roster)], tmp_path)
     assert "nbgrader.api" in loaded  # it did write the gradebook
-    assert not among(loaded, [*HEAVY, "jupyter_server", "rfc3987_syntax", "nbgrader.server_extensions"])
+    assert not among(
+        loaded, [*HEAVY, "jupyter_server", "rfc3987_syntax", "nbgrader.server_extensions", "pkg_resources"]
+    )
     with open_gradebook(course) as gb:
         assert [s.id for s in gb.students] == ["r1"]
 
 
-def test_the_lean_nbgrader_package_is_whole_when_asked():
+def test_the_lean_packages_are_whole_when_asked():
     code = (
         "from mlops_course.infra.lean_imports import lean_startup\n"
         "lean_startup()\n"
         "import sys, nbgrader.api\n"
         "assert 'nbgrader.server_extensions.formgrader' not in sys.modules\n"
+        "assert 'pkg_resources' not in sys.modules\n"
         "points = nbgrader._jupyter_server_extension_points()\n"  # what Jupyter asks a server extension
-        "print(nbgrader.__version__, points[0]['module'], callable(nbgrader.load_formgrader))\n"
+        "import setuptools\n"
+        "print(nbgrader.__version__, points[0]['module'], callable(nbgrader.load_formgrader),\n"
+        "      setuptools.__version__, callable(setuptools.setup))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=120
     )
     assert done.returncode == 0, done.stderr
-    version, module, loader = done.stdout.split()
+    version, module, loader, setuptools_version, setup = done.stdout.split()
     assert re.match(r"\d+\.\d+", version) and module == "nbgrader" and loader == "True"
+    assert re.match(r"\d+\.\d+", setuptools_version) and setup == "True"
 
 
 # -- roster files --------------------------------------------------------------------------------
