@@ -180,6 +180,7 @@ def test_export_report_dashboard_and_feedback_agree_with_the_gradebook(own_term,
 
 
 TYPOS = {
+    "release": (["release", "m0-setup"], "m0_setup"),
     "grade": (["grade", "m0-setup"], "m0_setup"),
     "grade --student": (["grade", A, "--student", "adaa"], "ada"),
     "export --assignment": (["export", "--assignment", "m0_setp"], "m0_setup"),
