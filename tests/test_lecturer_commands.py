@@ -205,6 +205,31 @@ def test_the_summary_shows_any_status_the_grader_records(course):
     assert re.search(r"^r1\s+-\s+2\s+tampered\s+test cells edited$", format_summary(rows), re.MULTILINE)
 
 
+def test_any_status_but_graded_is_no_grade_in_the_export_and_the_report(course, capsys):
+    import csv
+
+    from mlops_course.grading import results as ledger
+
+    _released_class(course)
+    with open_gradebook(course) as gb:
+        add_student(gb, "r2", "Bo Dierckx")
+    ledger.save(course, ledger.GradeResult("r1", "mA", "tampered", seed=1, reason="test cells edited"))
+    ledger.save(course, ledger.GradeResult("r2", "mA", "graded", seed=2, score=2.0))  # not in the gradebook
+    assert lecturer(capsys, course, "export")[0] == 0
+    rows = {r["student"]: r for r in csv.DictReader((course.exports / "grades.csv").open())}
+    assert (rows["r1"]["status"], rows["r1"]["lab_status"], rows["r1"]["score"]) == (
+        "tampered",
+        "grading_error",
+        "",
+    )
+    assert rows["r1"]["reason"] == "tampered: test cells edited"
+    assert (rows["r2"]["lab_status"], rows["r2"]["score"]) == (
+        "grading_error",
+        "",
+    )  # the ledger's 2 is no grade
+    assert "the gradebook holds no scores for it" in rows["r2"]["reason"]
+
+
 def test_the_demo_class_report_is_readable(tmp_path):
     from mlops_course.reporting.collect import load_class
     from mlops_course.reporting.demo import build_demo_course

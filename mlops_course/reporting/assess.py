@@ -43,7 +43,7 @@ class Attempt:
     submitted_at: datetime | None
     cells: dict[str, CellScore] = field(default_factory=dict)
     attempt: int = 1  # 1 = first attempt, 2 = resit
-    grading_status: str = "graded"  # "graded" | "error" (results ledger)
+    grading_status: str = "graded"  # the results ledger's status: "graded", "error", ...
     reason: str | None = None
     extension: timedelta | None = None  # nbgrader's per-student extension of the due date
     late_penalty: float = 0.0  # nbgrader's (0 unless a late-submission plugin is configured)

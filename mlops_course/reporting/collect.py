@@ -104,20 +104,22 @@ def read_gradebook(gb, course, modules: list[str]):
         for module in modules:
             attempt = submissions.get((student.id, module))
             ledger = read_ledger(course, module, student.id)
-            if attempt is None and ledger and ledger.get("status") == "graded":
-                attempt = Attempt(
-                    student.id,
-                    module,
-                    _iso(ledger.get("submitted_at")),
-                    {
-                        k: CellScore(k, float(v.get("score") or 0), float(v.get("max_score") or 0))
-                        for k, v in (ledger.get("cells") or {}).items()
-                    },
+            status = (ledger or {}).get("status")
+            if attempt is None and status == "graded":
+                # Scores come from the gradebook only: a result it does not hold is not a grade.
+                attempt = Attempt(student.id, module, _iso(ledger.get("submitted_at")))
+                attempt.grading_status = "error"
+                attempt.reason = (
+                    "graded (grading/results/) but the gradebook holds no scores for it: grade it again "
+                    f"(mlops-course grade {module} --student {student.id} --force)"
                 )
-            if ledger and ledger.get("status") == "error":
-                # The grader failed: the ledger explains; the gradebook may hold an older score.
+            elif status and status != "graded":
+                # The grader did not grade it (any status it records): the ledger explains;
+                # the gradebook may hold an older score.
                 attempt = attempt or Attempt(student.id, module, _iso(ledger.get("submitted_at")))
-                attempt.grading_status, attempt.reason = "error", ledger.get("reason") or "grading failed"
+                reason = ledger.get("reason") or "grading failed"
+                attempt.grading_status = status
+                attempt.reason = reason if status == "error" else f"{status}: {reason}"
             if attempt is None:
                 continue
             resit = resit_rows.get((student.id, module))

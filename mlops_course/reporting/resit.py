@@ -96,8 +96,8 @@ def prepare_resit(
                     continue
                 first = bulk_submissions(gb, [module]).get((student, module))
                 ledger = read_ledger(course, module, student)
-                if first is not None and ledger and ledger.get("status") == "error":
-                    first.grading_status, first.reason = "error", ledger.get("reason")
+                if first is not None and ledger and ledger.get("status") not in (None, "graded"):
+                    first.grading_status, first.reason = ledger["status"], ledger.get("reason")
                 session.add(
                     ResitEntry(
                         student_id=student,
