@@ -134,7 +134,7 @@ def cmd_export(args) -> int:
 
 def cmd_results(args) -> int:
     from mlops_course.errors import ResultError
-    from mlops_course.grading.result_removal import remove_result
+    from mlops_course.grading.result_removal import check_removal, remove_result
     from mlops_course.grading.students import check_assignment
     from mlops_course.grading.summary import format_summary, summary_rows
 
@@ -145,6 +145,7 @@ def cmd_results(args) -> int:
         return 0
     if not args.students:
         raise ResultError("results --remove needs the id(s) of the student(s) whose result to remove")
+    check_removal(course, args.assignment, args.students)  # one typo: nothing is removed
     for student in args.students:
         for item in remove_result(course, args.assignment, student):
             print(f"removed {item}")

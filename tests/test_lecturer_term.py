@@ -182,11 +182,11 @@ def test_export_report_dashboard_and_feedback_agree_with_the_gradebook(own_term,
 TYPOS = {
     "release": (["release", "m0-setup"], "m0_setup"),
     "grade": (["grade", "m0-setup"], "m0_setup"),
-    "grade --student": (["grade", A, "--student", "adaa"], "ada"),
+    "grade --student": (["grade", A, "--student", "ben", "--student", "adaa"], "ada"),
     "export --assignment": (["export", "--assignment", "m0_setp"], "m0_setup"),
     "feedback": (["feedback", "m0_stup"], "m0_setup"),
     "feedback --student": (["feedback", A, "--student", "bne"], "ben"),
-    "results --remove": (["results", "--remove", A, "bem"], "ben"),
+    "results --remove": (["results", "--remove", A, "ada", "bem"], "ben"),  # ada is kept too
     "submit-time": (["submit-time", A, "clio", "2026-09-26 11:00"], "cleo"),
     "resit": (["resit", "adaa", "--dry-run"], "ada"),
 }

@@ -13,15 +13,20 @@ import shutil
 
 from mlops_course.course import Course
 from mlops_course.errors import ResultError
-from mlops_course.grading import results as ledger
-from mlops_course.grading.students import check_assignment, check_student, known_students
+from mlops_course.grading.students import check_assignment, check_student, known_students, recorded_ids
+
+
+def check_removal(course: Course, assignment: str, students: list[str]) -> None:
+    """Every id known (the roster, submitted/, or a recorded result), before anything goes."""
+    check_assignment(course, assignment)
+    known = known_students(course) | recorded_ids(course, assignment)
+    for student in students:
+        check_student(course, student, known)
 
 
 def remove_result(course: Course, assignment: str, student: str) -> list[str]:
     """Remove ``student``'s result of ``assignment``; returns what was removed."""
-    check_assignment(course, assignment)
-    recorded = {r.student for r in ledger.load_all(course, assignment)}
-    check_student(course, student, known_students(course) | recorded)
+    check_removal(course, assignment, [student])
     removed = []
     record = course.result_file(assignment, student)
     if record.is_file():

@@ -39,6 +39,11 @@ def submitted_ids(course: Course) -> list[str]:
     return sorted(p.name for p in course.submitted.iterdir() if p.is_dir())
 
 
+def recorded_ids(course: Course, assignment: str) -> set[str]:
+    """The students the grader recorded a result of ``assignment`` for."""
+    return {path.stem for path in course.result_file(assignment, "*").parent.glob("*.json")}
+
+
 def known_students(course: Course) -> set[str]:
     return set(roster_ids(course)) | set(submitted_ids(course))
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from mlops_course.course import Course
 from mlops_course.grading import results as ledger
+from mlops_course.grading.students import recorded_ids
 
 GRADED = ledger.GRADED
 NOT_DELIVERED = "not delivered"
@@ -45,7 +46,7 @@ def summary_rows(
             roster = [s.id for s in read_roster(gb)]
             graded = read_submissions(gb, [assignment])
             due, max_score = _assignment(gb, assignment)
-    recorded = {r.student for r in ledger.load_all(course, assignment)}
+    recorded = recorded_ids(course, assignment)
     if students is None:
         students = sorted(
             set(roster) | set(course.students_with_submissions(assignment)) | recorded | set(given)
