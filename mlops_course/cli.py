@@ -23,10 +23,16 @@ def cmd_release(args) -> int:
 
 
 def cmd_grade(args) -> int:
-    from mlops_course.grading.execution.sandbox import Limits
-    from mlops_course.grading.pipeline import Options, default_workers, grade
-    from mlops_course.grading.summary import format_summary
+    import time
 
+    from mlops_course.grading.pipeline import Options, default_workers, grade
+    from mlops_course.grading.students import select_students
+    from mlops_course.grading.submission_time import missing_timestamps
+    from mlops_course.grading.summary import format_summary, summary_rows
+
+    course = _course(args)
+    selection = select_students(course, args.assignment, args.student)  # ids checked before anything runs
+    _warn_missing_timestamps(missing_timestamps(course, args.assignment, selection.to_grade), args.assignment)
     if args.no_sandbox:
         print(
             "WARNING: --no-sandbox runs student code directly on this machine, with your "
@@ -47,24 +53,77 @@ def cmd_grade(args) -> int:
         progress=not args.quiet,
         scheduler=args.scheduler,
         sandbox=not args.no_sandbox,
-        limits=Limits(memory=args.memory, cpus=args.cpus),
+        limits=_limits(args.memory, args.cpus),
         docker_socket=args.allow_docker_socket,
         force=args.force,
     )
-    results = grade(_course(args), args.assignment, args.student or None, options)
-    print(format_summary(results))
+    started = time.time_ns()
+    results = grade(course, args.assignment, args.student or None, options)
+    if results and not any(_recorded_since(course, r, started) for r in results):
+        print(
+            f"nothing to grade: the {len(results)} result(s) of {args.assignment} are kept "
+            "(submission and source unchanged since they were graded; --force grades them again)"
+        )
+    elif not selection.to_grade:
+        who = ", ".join(selection.not_delivered) if args.student else "anyone"
+        print(f"nothing to grade: no submission of {args.assignment} by {who} in {course.submitted}")
+    print(format_summary(summary_rows(course, args.assignment, results, args.student or None)))
     return 0
+
+
+def _limits(memory: str | None, cpus: float | None):
+    """The sandbox limits given on the command line; None keeps the sandbox's defaults
+    (and spares a run with nothing to grade importing the sandbox)."""
+    if memory is None and cpus is None:
+        return None
+    from mlops_course.grading.execution.sandbox import Limits
+
+    given = {"memory": memory, "cpus": cpus}
+    return Limits(**{name: value for name, value in given.items() if value is not None})
+
+
+def _recorded_since(course, result, started_ns: int) -> bool:
+    """Whether this run wrote the result (a kept one's file is older)."""
+    path = course.result_file(result.assignment, result.student)
+    return path.is_file() and path.stat().st_mtime_ns >= started_ns
+
+
+def _warn_missing_timestamps(students: list[str], assignment: str) -> None:
+    if not students:
+        return
+    print(
+        f"WARNING: {len(students)} submission(s) of {assignment} have no timestamp.txt "
+        f"(copied by hand?): {', '.join(students)}. Their submission time is unknown, so they "
+        "count as on time and in no demo week. Record it with "
+        f"`mlops-course submit-time {assignment} STUDENT 'YYYY-MM-DD HH:MM'` (Europe/Brussels), "
+        "or collect with `nbgrader collect`, which keeps it.",
+        file=sys.stderr,
+    )
 
 
 def cmd_feedback(args) -> int:
     from mlops_course.grading.feedback import generate_feedback, held_for_review
+    from mlops_course.reporting.scores import points
 
     course = _course(args)
-    students = generate_feedback(course, args.assignment, args.student or None)
-    print(f"feedback for {len(students)} student(s) in {course.feedback}")
+    written = generate_feedback(course, args.assignment, args.student or None)
+    for item in written:
+        note = (
+            f"  (not graded by hand yet: {' '.join(item.awaiting_manual_grading)})"
+            if item.awaiting_manual_grading
+            else ""
+        )
+        print(f"{item.student:<16} {points(item.score)}/{points(item.max_score)}{note}")
+    print(f"feedback for {len(written)} student(s) in {course.feedback}")
     asked = args.student or sorted(p.parent.name for p in course.autograded.glob(f"*/{args.assignment}"))
     for student in held_for_review(course, args.assignment, asked):
         print(f"held back: {student} (awaiting `mlops-course review {args.assignment} {student}`)")
+    if any(item.awaiting_manual_grading for item in written):
+        print(
+            "Some open answers are not graded yet: grade them in formgrader, then run "
+            f"`mlops-course feedback {args.assignment}` again before releasing the feedback.",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -97,6 +156,43 @@ def cmd_similarity(args) -> int:
     result = find_similar(course, args.assignment, args.count_model_answer, args.details)
     paths = write_outputs(result, course.exports / "similarity")
     print(format_summary(result, paths))
+    return 0
+
+
+def cmd_results(args) -> int:
+    from mlops_course.errors import ResultError
+    from mlops_course.grading.result_removal import check_removal, remove_result
+    from mlops_course.grading.students import check_assignment
+    from mlops_course.grading.summary import format_summary, summary_rows
+
+    course = _course(args)
+    if not args.remove:
+        check_assignment(course, args.assignment)
+        print(format_summary(summary_rows(course, args.assignment, students=args.students or None)))
+        return 0
+    if not args.students:
+        raise ResultError("results --remove needs the id(s) of the student(s) whose result to remove")
+    check_removal(course, args.assignment, args.students)  # one typo: nothing is removed
+    for student in args.students:
+        for item in remove_result(course, args.assignment, student):
+            print(f"removed {item}")
+        if course.submission_dir(student, args.assignment).is_dir():
+            print(
+                f"kept {course.submission_dir(student, args.assignment).relative_to(course.root)}: "
+                f"`mlops-course grade {args.assignment}` grades it again (delete the folder if it "
+                "does not belong to the class)"
+            )
+    return 0
+
+
+def cmd_submit_time(args) -> int:
+    from mlops_course.grading.submission_time import parse_time, set_submission_time
+
+    course = _course(args)
+    moment = parse_time(args.time)
+    for item in set_submission_time(course, args.assignment, args.student, moment, replace=args.replace):
+        print(f"updated {item}")
+    print(f"{args.student} submitted {args.assignment} at {moment.isoformat(timespec='seconds')}")
     return 0
 
 
@@ -133,7 +229,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("grade", help="autograde the submissions of an assignment")
     p.add_argument("assignment", help="assignment id (its folder in source/)")
-    p.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    p.add_argument(
+        "--student",
+        action="append",
+        help="grade only this student (repeatable): an id of the roster or a folder of submitted/; "
+        "a student without a submission is listed as not delivered",
+    )
     p.add_argument(
         "--workers",
         type=int,
@@ -164,8 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run student code directly on this machine (unsafe; trusted submissions only)",
     )
-    p.add_argument("--memory", default="3g", help="sandbox memory limit per notebook (default 3g)")
-    p.add_argument("--cpus", type=float, default=1.0, help="sandbox CPUs per notebook (default 1)")
+    p.add_argument("--memory", default=None, help="sandbox memory limit per notebook (default 3g)")
+    p.add_argument("--cpus", type=float, default=None, help="sandbox CPUs per notebook (default 1)")
     p.add_argument(
         "--allow-docker-socket",
         action="store_true",
@@ -175,7 +276,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("feedback", help="HTML feedback per student (no hidden test code)")
     p.add_argument("assignment", help="assignment id (its folder in source/)")
-    p.add_argument("--student", action="append", help="only this student (repeatable)")
+    p.add_argument(
+        "--student", action="append", help="only this student (repeatable; one with a graded submission)"
+    )
     p.set_defaults(func=cmd_feedback)
 
     p = sub.add_parser(
@@ -193,7 +296,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--note", help="why (kept with the decision)")
     p.set_defaults(func=cmd_review)
 
-    p = sub.add_parser("export", help="grades CSV (default: exports/grades.csv)")
+    p = sub.add_parser(
+        "export",
+        help="grades CSV from the gradebook, manual grades included (default: exports/grades.csv)",
+        description="One row per student and assignment: every student of the roster, the "
+        "gradebook's score (manual grades included, as in `report`), the grader's status and "
+        "reason, the lab status (on_time, late, absent, open, ...). An unknown assignment or "
+        "nothing graded is an error, and the previous CSV is kept.",
+    )
     p.add_argument("--assignment", help="only this assignment (default: every graded one)")
     p.add_argument("--output", "-o", help="CSV file to write (default: exports/grades.csv)")
     p.set_defaults(func=cmd_export)
@@ -217,6 +327,36 @@ def build_parser() -> argparse.ArgumentParser:
         help="pairs shown with their shared fragments in the HTML page, from the top (default: 50)",
     )
     p.set_defaults(func=cmd_similarity)
+
+    p = sub.add_parser(
+        "results",
+        help="the class table of an assignment (as after `grade`), or --remove a result",
+        description="Without --remove: every student of the roster with the gradebook's score, "
+        "the grader's status, the cells awaiting manual grading and the reason. With --remove: "
+        "undo the results of STUDENT(s) (the grader's record, the gradebook's submission with "
+        "its manual grades, autograded/ and feedback/); submitted/ is kept, so `grade` grades "
+        "it again unless you delete it.",
+    )
+    p.add_argument("assignment", help="assignment id (its folder in source/)")
+    p.add_argument(
+        "students", nargs="*", metavar="STUDENT", help="only these students (with --remove: required)"
+    )
+    p.add_argument("--remove", action="store_true", help="remove the results of the STUDENT(s) given")
+    p.set_defaults(func=cmd_results)
+
+    p = sub.add_parser(
+        "submit-time",
+        help="record when a submission copied into submitted/ was handed in (its timestamp.txt)",
+        description="Lateness and the one-demo-a-week rule are judged on the submission time "
+        "nbgrader keeps in submitted/STUDENT/ASSIGNMENT/timestamp.txt. A submission copied by hand "
+        "has none (`grade` warns): this records it in the file, the gradebook and the grader's "
+        "result, without grading again.",
+    )
+    p.add_argument("assignment", help="assignment id (its folder in source/)")
+    p.add_argument("student", help="student id (a folder of submitted/)")
+    p.add_argument("time", help="YYYY-MM-DD HH:MM in Europe/Brussels, or ISO 8601 with an offset")
+    p.add_argument("--replace", action="store_true", help="replace a time already recorded")
+    p.set_defaults(func=cmd_submit_time)
 
     p = sub.add_parser("check", help="self-check a notebook: visible tests, passed/failed with hints")
     p.add_argument("notebook", help="the notebook file to check")
@@ -249,6 +389,9 @@ def _plugins():
 def main(argv: list[str] | None = None) -> int:
     import warnings
 
+    from mlops_course.infra.lean_imports import lean_startup
+
+    lean_startup()  # before anything imports nbformat or nbgrader: seconds per command
     warnings.filterwarnings("ignore", message=".*not in session.*")  # nbgrader's SQLAlchemy noise
     args = build_parser().parse_args(argv)
     try:

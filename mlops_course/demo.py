@@ -11,7 +11,7 @@ from mlops_course.grading.export import export_csv
 from mlops_course.grading.feedback import generate_feedback
 from mlops_course.grading.pipeline import Options, default_workers, grade
 from mlops_course.grading.release import release
-from mlops_course.grading.summary import format_summary
+from mlops_course.grading.summary import format_summary, summary_rows
 
 EXAMPLES = "examples/submitted"
 
@@ -62,7 +62,7 @@ def run_demo(course: Course, workers: int = 0) -> int:
         results = grade(course, assignment, students, options)
         generate_feedback(course, assignment, [r.student for r in results if r.status == "graded"])
         print(f"\n{assignment}: {len(results)} submissions; feedback in {course.feedback}")
-        print(format_summary(results))
+        print(format_summary(summary_rows(course, assignment, results)))
     path = export_csv(course)
     print(f"\ngrades CSV: {path}")
     return 0

@@ -30,17 +30,49 @@ class RubricError(CourseError, ValueError):
     """rubric.yaml is missing or malformed."""
 
 
+class UnknownId(CourseError, LookupError):
+    """An id the course does not know (a typo): the message suggests the nearest known
+    ids, so that a typo never creates, overwrites or reports anything."""
+
+    kind = "id"
+
+    def __init__(self, given: str, known, where: str = ""):
+        from difflib import get_close_matches
+
+        self.given, self.known = given, sorted(set(known))
+        close = get_close_matches(given, self.known, n=3, cutoff=0.6)
+        if close:
+            hint = "did you mean " + " or ".join(close) + "?"
+        elif self.known:
+            shown = ", ".join(self.known[:10]) + (
+                f" and {len(self.known) - 10} more" if len(self.known) > 10 else ""
+            )
+            hint = f"known: {shown}"
+        else:
+            hint = "none known yet"
+        super().__init__(f"unknown {self.kind} {given!r}{f' ({where})' if where else ''}: {hint}")
+
+
+class UnknownAssignment(UnknownId):
+    """An assignment id that is not a folder of source/."""
+
+    kind = "assignment"
+
+
+class UnknownStudent(UnknownId):
+    """A student id that is neither on the roster nor a folder of submitted/."""
+
+    kind = "student"
+
+
 class RosterError(CourseError, ValueError):
-    """A roster file that cannot be imported; ``errors`` lists (line number, message)."""
+    """A roster file that cannot be imported; ``errors`` lists (line number, message);
+    line 0 is the file as a whole."""
 
     def __init__(self, path, errors: list[tuple[int, str]]):
         self.path, self.errors = str(path), errors
-        lines = "\n".join(f"  {self.path}:{line}: {msg}" for line, msg in errors)
+        lines = "\n".join(f"  {self.path}{f':{line}' if line else ''}: {msg}" for line, msg in errors)
         super().__init__(f"roster not imported ({len(errors)} problem(s), nothing was written):\n{lines}")
-
-
-class ResitError(CourseError, RuntimeError):
-    """A resit that cannot be prepared."""
 
 
 # -- grading ---------------------------------------------------------------------------
@@ -72,6 +104,18 @@ class FeedbackError(CourseError, RuntimeError):
 
 class SimilarityError(CourseError, RuntimeError):
     """Submissions cannot be compared (an unknown or unreleased assignment, no submissions)."""
+
+
+class ExportError(CourseError, RuntimeError):
+    """Nothing to export: the previous export is left as it was."""
+
+
+class ResultError(CourseError, LookupError):
+    """A grading result that is not there (nothing to remove)."""
+
+
+class SubmissionTimeError(CourseError, ValueError):
+    """A submission time that cannot be set (no submission, a time already recorded, ...)."""
 
 
 class SandboxError(CourseError, RuntimeError):

@@ -13,7 +13,6 @@ import pytest
 from helpers import REPO, ensure_released, replace_cells, submit_and_grade
 
 from mlops_course.course import Course
-from mlops_course.grading.export import export_csv
 from mlops_course.grading.feedback import generate_feedback
 from mlops_course.grading.leakcheck import find_leaks
 from mlops_course.student.check import check_notebook, format_results
@@ -74,21 +73,6 @@ def test_self_check_of_a_broken_file_is_a_clear_error(tmp_path):
         [sys.executable, "-m", "mlops_course.cli", "check", str(broken)], capture_output=True, text=True
     )
     assert out.returncode == 2 and "not valid JSON" in out.stderr
-
-
-def test_export_writes_one_row_per_result(course, tmp_path):
-    from mlops_course.grading import results as ledger
-
-    ledger.save(
-        course,
-        ledger.GradeResult(
-            student="zoe", assignment=A, status="error", seed=1, max_score=21, reason="wrong file name"
-        ),
-    )
-    path = export_csv(course, tmp_path / "grades.csv")
-    rows = {r["student"]: r for r in csv.DictReader(path.open())}
-    assert rows["zoe"]["status"] == "error" and rows["zoe"]["reason"] == "wrong file name"
-    assert rows["zoe"]["max_score"] == "21"
 
 
 def test_leak_check_catches_solution_and_hidden_test_lines(tmp_path):

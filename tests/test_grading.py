@@ -10,6 +10,7 @@ import pytest
 from helpers import ensure_released, put_submission, replace_cells
 from nbgrader.api import Gradebook
 
+from mlops_course.errors import UnknownAssignment
 from mlops_course.grading.pipeline import GradingSetupError, Options, grade
 from mlops_course.grading.seeds import student_seed
 
@@ -195,6 +196,21 @@ def test_the_whole_notebook_wall_clock_stops_a_slow_notebook(course):
     )
 
 
-def test_grading_an_assignment_that_was_never_released_is_a_clear_error(course):
-    with pytest.raises(GradingSetupError, match="mlops-course release"):
-        grade(course, "m9_unknown", ["x"], Options(sandbox=False, progress=False))
+def test_grading_an_assignment_that_was_never_released_is_a_clear_error(course, tmp_path, monkeypatch):
+    import shutil
+
+    from mlops_course.course import Course
+
+    monkeypatch.delenv("MLOPS_COURSE_DB_URL", raising=False)
+    draft = Course(tmp_path / "course")
+    (draft.source / "m9_draft").mkdir(parents=True)
+    shutil.copy(course.root / "nbgrader_config.py", draft.root)
+    shutil.copy(course.source_notebook(A), draft.source_notebook("m9_draft"))
+    put_submission(draft, "m9_draft", "x", nbformat.read(str(course.source_notebook(A)), as_version=4))
+    with pytest.raises(GradingSetupError, match="mlops-course release m9_draft"):
+        grade(draft, "m9_draft", ["x"], Options(sandbox=False, progress=False))
+
+
+def test_grading_an_unknown_assignment_names_the_nearest_one(course):
+    with pytest.raises(UnknownAssignment, match="did you mean m0_setup"):
+        grade(course, "m0-setup", ["x"], Options(sandbox=False, progress=False))

@@ -249,6 +249,7 @@ def test_feedback_reads_the_scores_from_postgresql(pg_course, graded):
     from mlops_course.grading.feedback import generate_feedback
 
     course, _ = pg_course
-    assert generate_feedback(course, A, ["pg-wrong"]) == ["pg-wrong"]
+    written = generate_feedback(course, A, ["pg-wrong"])
+    assert [(item.student, item.score) for item in written] == [("pg-wrong", graded["pg-wrong"].score)]
     html = (course.feedback / "pg-wrong" / A / f"{A}.html").read_text()
     assert f"{graded['pg-wrong'].score:g}" in html

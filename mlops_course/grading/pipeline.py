@@ -51,6 +51,7 @@ from mlops_course.grading.prepare import (
     write_notebook,
 )
 from mlops_course.grading.seeds import run_id, student_seed
+from mlops_course.grading.students import select_students
 from mlops_course.grading.submissions import read_submitted_notebook, submission_timestamp
 from mlops_course.infra.resources import remove_run_resources
 
@@ -349,11 +350,14 @@ class GradingRun:
 def grade(
     course: Course, assignment: str, students: list[str] | None = None, options: Options | None = None
 ) -> list[ledger.GradeResult]:
-    """Grade the submissions of ``students`` (default: every submission of the assignment)."""
+    """Grade the submissions of ``students`` (default: every submission of the assignment).
+    Unknown ids are an error before anything is written; a known student without a
+    submission is not delivered: no result (see ``students.select_students``)."""
     options = options or Options()
+    selection = select_students(course, assignment, students)
     run = GradingRun(course, assignment, options)
-    students = students or course.students_with_submissions(assignment)
-    if not students:
+    students = selection.to_grade
+    if not students and not selection.not_delivered:
         raise GradingSetupError(f"no submissions of {assignment} in {course.submitted}")
     todo = run.still_to_grade(students)
     if todo:

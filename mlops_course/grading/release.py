@@ -6,15 +6,14 @@ from mlops_course.course import Course
 from mlops_course.errors import ReleaseError
 from mlops_course.grading import config as nbconfig
 from mlops_course.grading.leakcheck import find_leaks
+from mlops_course.grading.students import check_assignment
 
 
 def release(course: Course, assignments: list[str] | None = None) -> dict[str, str]:
     """Generate the student version of each assignment into release/ (and the gradebook)."""
-    known = course.assignments()
-    assignments = assignments or known
-    unknown = [a for a in assignments if a not in known]
-    if unknown:
-        raise ReleaseError(f"unknown assignment(s) {', '.join(unknown)}; source/ has {', '.join(known)}")
+    assignments = assignments or course.assignments()
+    for assignment in assignments:
+        check_assignment(course, assignment)  # a typo names the nearest id; nothing is released
     api = nbconfig.api(nbconfig.load_config(course))
     done = {}
     for assignment in assignments:

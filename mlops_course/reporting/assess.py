@@ -24,6 +24,7 @@ REVIEW = "integrity_review"  # possible tampering: no auto points until the lect
 STATUSES = [ON_TIME, TIAO, LATE, ABSENT, OPEN, REVIEW, ERROR]
 
 PASS, FAIL, PENDING = "pass", "fail", "pending"
+NO_TIME = "submission time unknown (no timestamp.txt)"
 
 
 @dataclass
@@ -43,13 +44,15 @@ class Attempt:
     submitted_at: datetime | None
     cells: dict[str, CellScore] = field(default_factory=dict)
     attempt: int = 1  # 1 = first attempt, 2 = resit
-    grading_status: str = "graded"  # "graded" | "error" (results ledger)
+    grading_status: str = "graded"  # the results ledger's status: "graded", "error", ...
     reason: str | None = None
     extension: timedelta | None = None  # nbgrader's per-student extension of the due date
+    late_penalty: float = 0.0  # nbgrader's (0 unless a late-submission plugin is configured)
 
     @property
     def score(self) -> float:
-        return sum(c.score for c in self.cells.values())
+        """What formgrader and `export` show: the cells' scores minus nbgrader's late penalty."""
+        return max(0.0, sum(c.score for c in self.cells.values()) - self.late_penalty)
 
     @property
     def max_score(self) -> float:
@@ -171,6 +174,8 @@ def _module_result(
         status, reason = LATE, "delivered after the deadline: counts as absent"
     else:
         status = ON_TIME
+        if attempt.submitted_at is None and deadline is not None:
+            reason = f"{NO_TIME}: judged on time; record it with `mlops-course submit-time`"
     counted = status in (ON_TIME, TIAO)
     levels = {}
     for criterion, share in shares.items():

@@ -11,6 +11,7 @@ from pathlib import Path
 from mlops_course.reporting.assess import Attempt, CellScore, ClassResult, Resit, StudentInfo, evaluate
 from mlops_course.reporting.rubric import Rubric, course_goals, load_rubric
 from mlops_course.reporting.schedule import deadlines_from_gradebook
+from mlops_course.reporting.scores import read_roster, read_submissions
 from mlops_course.reporting.store import open_gradebook, resits, tiao_flags, to_aware_utc
 from mlops_course.settings import MODULES
 
@@ -39,66 +40,22 @@ def ledger_students(course, modules: list[str]) -> set[str]:
 
 
 def bulk_submissions(gb, modules: list[str]) -> dict[tuple[str, str], Attempt]:
-    """(student, module) -> Attempt for every submission, in two queries (the ORM's
-    lazy loading costs one query per submission and grade)."""
-    from nbgrader.api import Assignment, Grade, GradeCell, SubmittedAssignment, SubmittedNotebook
-
-    found: dict[tuple[str, str], Attempt] = {}
-    rows = (
-        gb.db.query(
-            SubmittedAssignment.student_id,
-            Assignment.name,
-            SubmittedAssignment.timestamp,
-            SubmittedAssignment.extension,
+    """(student, module) -> Attempt for every submission in the gradebook (manual
+    grades included: :mod:`.scores`, the one reader of scores)."""
+    return {
+        key: Attempt(
+            graded.student,
+            graded.assignment,
+            graded.submitted_at,
+            {
+                name: CellScore(name, cell.score, cell.max_score, cell.needs_manual_grade)
+                for name, cell in graded.cells.items()
+            },
+            extension=graded.extension,
+            late_penalty=graded.late_penalty,
         )
-        .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
-        .filter(Assignment.name.in_(modules))
-    )
-    for student, module, timestamp, extension in rows:
-        found[(student, module)] = Attempt(student, module, to_aware_utc(timestamp), {}, extension=extension)
-    grades = (
-        gb.db.query(
-            SubmittedAssignment.student_id,
-            Assignment.name,
-            GradeCell.name,
-            Grade.score,
-            GradeCell.max_score,
-            Grade.needs_manual_grade,
-        )
-        .select_from(Grade)
-        .join(SubmittedNotebook, Grade.notebook_id == SubmittedNotebook.id)
-        .join(SubmittedAssignment, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
-        .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
-        .join(GradeCell, Grade.cell_id == GradeCell.id)
-        .filter(Assignment.name.in_(modules))
-    )
-    for student, module, name, score, max_score, manual in grades:
-        attempt = found.get((student, module))
-        if attempt is not None:
-            attempt.cells[name] = CellScore(name, float(score or 0.0), float(max_score or 0.0), bool(manual))
-    return found
-
-
-def attempt_from_submission(submission, student: str, module: str, number: int = 1) -> Attempt:
-    cells = {}
-    for notebook in submission.notebooks:
-        for grade in notebook.grades:
-            if getattr(grade.cell, "type", "GradeCell") != "GradeCell":
-                continue  # task cells are not used by the course
-            cells[grade.name] = CellScore(
-                grade.name,
-                float(grade.score or 0.0),
-                float(grade.max_score or 0.0),
-                bool(grade.needs_manual_grade),
-            )
-    return Attempt(
-        student,
-        module,
-        to_aware_utc(submission.timestamp),
-        cells,
-        attempt=number,
-        extension=submission.extension,
-    )
+        for key, graded in read_submissions(gb, modules).items()
+    }
 
 
 def attempt_to_json(attempt: Attempt) -> str:
@@ -109,6 +66,7 @@ def attempt_to_json(attempt: Attempt) -> str:
             "submitted_at": attempt.submitted_at.isoformat() if attempt.submitted_at else None,
             "grading_status": attempt.grading_status,
             "reason": attempt.reason,
+            "late_penalty": attempt.late_penalty,
             "cells": {k: [c.score, c.max_score, c.needs_manual_grade] for k, c in attempt.cells.items()},
         },
         sort_keys=True,
@@ -126,18 +84,14 @@ def attempt_from_json(text: str | None) -> Attempt | None:
         {k: CellScore(k, v[0], v[1], bool(v[2])) for k, v in data["cells"].items()},
         grading_status=data.get("grading_status", "graded"),
         reason=data.get("reason"),
+        late_penalty=float(data.get("late_penalty") or 0.0),
     )
 
 
 def read_gradebook(gb, course, modules: list[str]):
     """students, attempts, deadlines, resits from an open gradebook."""
     flags = tiao_flags(gb)
-    students = [
-        StudentInfo(
-            s.id, " ".join(x for x in (s.first_name, s.last_name) if x), s.email or "", flags.get(s.id, False)
-        )
-        for s in gb.students
-    ]
+    students = [StudentInfo(s.id, s.name, s.email, flags.get(s.id, False)) for s in read_roster(gb)]
     # A submission the grader could not score never reaches the gradebook: its student
     # is known from the results ledger only.
     known = {s.id for s in students}
@@ -150,26 +104,24 @@ def read_gradebook(gb, course, modules: list[str]):
         for module in modules:
             attempt = submissions.get((student.id, module))
             ledger = read_ledger(course, module, student.id)
-            if attempt is None and ledger and ledger.get("status") == "graded":
-                attempt = Attempt(
-                    student.id,
-                    module,
-                    _iso(ledger.get("submitted_at")),
-                    {
-                        k: CellScore(k, float(v.get("score") or 0), float(v.get("max_score") or 0))
-                        for k, v in (ledger.get("cells") or {}).items()
-                    },
+            status = (ledger or {}).get("status")
+            if status == "rejected":  # reviewed tampering: graded, its auto points held at 0
+                status = "graded"
+            if attempt is None and status == "graded":
+                # Scores come from the gradebook only: a result it does not hold is not a grade.
+                attempt = Attempt(student.id, module, _iso(ledger.get("submitted_at")))
+                attempt.grading_status = "error"
+                attempt.reason = (
+                    "graded (grading/results/) but the gradebook holds no scores for it: grade it again "
+                    f"(mlops-course grade {module} --student {student.id} --force)"
                 )
-            if attempt is not None and ledger and ledger.get("status") == "tampered":
-                # held at 0 in the gradebook until `mlops-course review`
-                attempt.grading_status, attempt.reason = (
-                    "tampered",
-                    ledger.get("reason") or "possible tampering",
-                )
-            if ledger and ledger.get("status") == "error":
-                # The grader failed: the ledger explains; the gradebook may hold an older score.
+            elif status and status != "graded":
+                # The grader did not grade it (any status it records): the ledger explains;
+                # the gradebook may hold an older score.
                 attempt = attempt or Attempt(student.id, module, _iso(ledger.get("submitted_at")))
-                attempt.grading_status, attempt.reason = "error", ledger.get("reason") or "grading failed"
+                reason = ledger.get("reason") or "grading failed"
+                attempt.grading_status = status
+                attempt.reason = reason if status == "error" else f"{status}: {reason}"
             if attempt is None:
                 continue
             resit = resit_rows.get((student.id, module))

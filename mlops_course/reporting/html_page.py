@@ -15,7 +15,8 @@ import pandas as pd
 from mlops_course.reporting.assess import ClassResult, ModuleResult
 from mlops_course.reporting.item_analysis import item_analysis
 from mlops_course.reporting.plots import plot_item_analysis, plot_level_heatmap, plot_score_distribution
-from mlops_course.reporting.tables import students_frame, verdict_counts
+from mlops_course.reporting.scores import points
+from mlops_course.reporting.tables import verdict_counts
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em;color:#222;max-width:1200px}
@@ -29,7 +30,12 @@ td.late,td.absent,td.grading_error{background:#fcbba1}td.open{background:#eee}
 img{max-width:100%;border:1px solid #eee}.flag{color:#b30000}
 .cards{display:flex;gap:1em}.card{border:1px solid #ddd;border-radius:6px;padding:.6em 1em}
 .card b{font-size:1.4em;display:block}.wide{overflow-x:auto}
+details{margin:.3em 0}summary{cursor:pointer}details table{margin:.4em 0 .8em 1.2em}
+td.num{text-align:right}
 """
+
+# Short level names in the tables (the legend gives the full ones).
+SHORT = {"not_yet_proficient": "NYP", "proficient": "P", "advanced": "A", "expert": "E"}
 
 
 def _png(fig) -> str:
@@ -59,7 +65,7 @@ def _table(df: pd.DataFrame, classes: dict[str, Callable[[object], str]] | None 
         for col in df.columns:
             value = row[col]
             if isinstance(value, float):
-                text = "" if math.isnan(value) else (f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}")
+                text = "" if math.isnan(value) else points(value)  # one number format everywhere
             else:
                 text = "" if value is None else str(value)
             css = classes[col](value) if col in classes else ""
@@ -70,7 +76,7 @@ def _table(df: pd.DataFrame, classes: dict[str, Callable[[object], str]] | None 
 
 
 def _score(r: ModuleResult) -> str:
-    return "" if r.score is None else f"{r.score:g}/{r.max_score:g}"
+    return "" if r.score is None else f"{points(r.score)}/{points(r.max_score)}"
 
 
 def _status_table(result: ClassResult) -> str:
@@ -96,6 +102,83 @@ def _status_table(result: ClassResult) -> str:
         status,
         {m: (lambda v: "late" if "2nd demo" in str(v) else str(v).split(" ")[0]) for m in result.modules},
     )
+
+
+def _headline_criteria(result: ClassResult) -> list[str]:
+    """The rubric's own criteria (learning goals, reporting) that someone was assessed
+    on: the student table's columns. Module criteria go into each student's details."""
+    return [
+        c
+        for c in result.criteria
+        if c in result.rubric.criteria and any(s.course_levels.get(c) for s in result.students.values())
+    ]
+
+
+def _level_cell(rubric, level: str | None) -> str:
+    if not level:
+        return "<td></td>"
+    label = html.escape(rubric.label(level))
+    return f'<td class="{html.escape(level)}" title="{label}">{SHORT.get(level, label)}</td>'
+
+
+def _anchor(student: str) -> str:
+    return "student-" + "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in student)
+
+
+def _students_table(result: ClassResult) -> str:
+    """One row per student, as narrow as a screen: result, grade, course level per
+    learning goal, modules proficient; the student's id links to their details."""
+    criteria = _headline_criteria(result)
+    head = ["student", "name", "result", "grade", *criteria, "proficient modules", "failing", "open"]
+    out = [
+        "<div class='wide'><table><thead><tr>",
+        *(f"<th>{html.escape(h)}</th>" for h in head),
+        "</tr></thead><tbody>",
+    ]
+    for sid, s in result.students.items():
+        assessed = [r for r in s.modules.values() if r.status != "open"]
+        proficient = sum(1 for r in assessed if r.proficient)
+        out.append(
+            "<tr>"
+            f"<td><a href='#{_anchor(sid)}'>{html.escape(sid)}</a></td>"
+            f"<td>{html.escape(s.student.name)}</td>"
+            f'<td class="{s.result}">{s.result}</td>'
+            f"<td class='num'>{'' if s.grade is None else points(s.grade)}</td>"
+            + "".join(_level_cell(result.rubric, s.course_levels.get(c)) for c in criteria)
+            + f"<td class='num'>{proficient}/{len(assessed)}</td>"
+            f"<td>{html.escape(' '.join(s.failing_modules))}</td>"
+            f"<td>{html.escape(' '.join(s.open_modules))}</td></tr>"
+        )
+    out.append("</tbody></table></div>")
+    legend = ", ".join(f"{short} = {result.rubric.label(level)}" for level, short in SHORT.items())
+    out.append(f"<p class='meta'>Course level per criterion: {html.escape(legend)}.</p>")
+    return "".join(out)
+
+
+def _student_details(result: ClassResult) -> str:
+    """Per student, folded: every module's status, score, demo week, levels and reason."""
+    tz = ZoneInfo(result.rubric.timezone)
+    out = []
+    for sid, s in result.students.items():
+        grade = "" if s.grade is None else f", grade {points(s.grade)}"
+        out.append(
+            f"<details id='{_anchor(sid)}'><summary><b>{html.escape(sid)}</b> "
+            f"{html.escape(s.student.name)}{' (TIAO)' if s.student.tiao else ''}: {s.result}{grade}</summary>"
+            "<table><thead><tr><th>module</th><th>attempt</th><th>status</th><th>score</th>"
+            "<th>submitted</th><th>demo week</th><th>levels</th><th>reason</th></tr></thead><tbody>"
+        )
+        for r in (r for r in result.rows if r.student == sid):
+            submitted = r.submitted_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if r.submitted_at else ""
+            levels = ", ".join(f"{c} {SHORT.get(lv, lv)}" for c, lv in r.levels.items() if lv)
+            reason = r.reason + (" (manual grading pending)" if r.needs_manual_grade else "")
+            out.append(
+                f"<tr><td>{html.escape(r.module)}</td><td>{'resit' if r.attempt == 2 else 'first'}</td>"
+                f'<td class="{html.escape(r.status)}">{html.escape(r.status)}</td>'
+                f"<td class='num'>{_score(r)}</td><td>{submitted}</td><td>{r.demo_week or ''}</td>"
+                f"<td>{html.escape(levels)}</td><td>{html.escape(reason)}</td></tr>"
+            )
+        out.append("</tbody></table></details>")
+    return "".join(out)
 
 
 def _resit_table(result: ClassResult) -> str | None:
@@ -125,9 +208,6 @@ def _resit_table(result: ClassResult) -> str | None:
 def render_html(result: ClassResult, items: pd.DataFrame | None = None) -> str:
     """The whole page; ``items`` is the item analysis when the caller already has it."""
     items = item_analysis(result) if items is None else items
-    students = students_frame(result)
-    level_cols = [c for c in students.columns if c.startswith("level_")]
-    level_css = {c: (lambda v: str(v)) for c in level_cols}
     n = len(result.students)
     counts = verdict_counts(result)
     as_of = result.as_of.astimezone(ZoneInfo(result.rubric.timezone)).strftime("%Y-%m-%d %H:%M %Z")
@@ -155,7 +235,9 @@ def render_html(result: ClassResult, items: pd.DataFrame | None = None) -> str:
         "(every lab delivered on time and proficient) and a grade of at least "
         f"{result.rubric.pass_mark:g}/20; reporting criteria move the grade only.</p>"
     )
-    parts.append(_table(students, {"result": str, **level_css}))
+    parts.append(_students_table(result))
+    parts.append("<h3>Details per student</h3><p class='meta'>Click a student to unfold every module.</p>")
+    parts.append(_student_details(result))
     parts.append("<h2>Labs: status per module</h2>")
     parts.append(_status_table(result))
     resits = _resit_table(result)

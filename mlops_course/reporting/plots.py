@@ -32,17 +32,16 @@ def plot_score_distribution(result: ClassResult):
             for r in result.rows
             if r.module == module and r.attempt == 1 and r.score is not None and r.max_score
         ]
-        data.append(shares)
-        labels.append(f"{module}\n(n={len(shares)})")
-    fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(labels)), 3.8))
+        if shares:  # only modules with graded work: the figure is as wide as its data
+            data.append(shares)
+            labels.append(f"{module}\n(n={len(shares)})")
+    fig, ax = plt.subplots(figsize=(max(5, 1.3 * len(labels) + 1.5), 3.8))
     if not any(data):
         ax.text(0.5, 0.5, "no graded submissions yet", ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
         return fig
     positions = range(1, len(data) + 1)
-    ax.boxplot(
-        [d if d else [float("nan")] for d in data], positions=list(positions), widths=0.5, showfliers=False
-    )
+    ax.boxplot(data, positions=list(positions), widths=0.5, showfliers=False)
     for x, values in zip(positions, data):
         jitter = [x + 0.12 * ((i * 7919) % 11 - 5) / 5 for i in range(len(values))]
         ax.scatter(jitter, values, s=14, alpha=0.6, color="#3182bd", zorder=3)
@@ -67,11 +66,12 @@ def plot_level_heatmap(result: ClassResult):
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
-    criteria = result.criteria
     students = list(result.students)
     rubric = result.rubric
+    # Only criteria someone was assessed on: as wide as the data, not the whole course.
+    criteria = [c for c in result.criteria if any(result.students[s].course_levels.get(c) for s in students)]
     matrix = [[rubric.rank(result.students[s].course_levels.get(c)) for c in criteria] for s in students]
-    fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(criteria) + 2), max(2.5, 0.32 * len(students) + 1.2)))
+    fig, ax = plt.subplots(figsize=(0.7 * len(criteria) + 2.5, max(2.5, 0.32 * len(students) + 1.6)))
     if not criteria or not students:
         ax.text(
             0.5,
@@ -85,7 +85,8 @@ def plot_level_heatmap(result: ClassResult):
         return fig
     cmap = ListedColormap([NOT_ASSESSED] + LEVEL_COLORS)
     ax.imshow([[v + 1 for v in row] for row in matrix], cmap=cmap, vmin=0, vmax=4, aspect="auto")
-    ax.set_xticks(range(len(criteria)), criteria, rotation=30, ha="right", fontsize=8)
+    ax.xaxis.tick_top()  # criteria above, the legend below
+    ax.set_xticks(range(len(criteria)), criteria, rotation=30, ha="left", fontsize=8)
     ax.set_yticks(range(len(students)), [f"{s} ({result.students[s].result})" for s in students], fontsize=7)
     short = {0: "NYP", 1: "P", 2: "A", 3: "E", -1: ""}
     for i, row in enumerate(matrix):
@@ -93,8 +94,8 @@ def plot_level_heatmap(result: ClassResult):
             ax.text(j, i, short.get(v, ""), ha="center", va="center", fontsize=7)
     handles = [Patch(color=c, label=rubric.levels[i].label) for i, c in enumerate(LEVEL_COLORS)]
     handles.append(Patch(color=NOT_ASSESSED, label="not assessed yet"))
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
-    ax.set_title("Rubric level per learning goal and criterion (course level)")
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=3, fontsize=7)
+    ax.set_title("Rubric level per criterion (course level)", fontsize=10, pad=40)
     return fig
 
 

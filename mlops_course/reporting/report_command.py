@@ -12,9 +12,12 @@ exports/class_report.html    self-contained (plots as base64 PNG): score distrib
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from mlops_course.errors import ExportError
 from mlops_course.settings import TIMEZONE
 
 
@@ -22,6 +25,7 @@ def cmd_report(args) -> int:
     """Judge the class and write the report; prints the files and the verdict counts."""
     # Imported here: building the command line must not load pandas and matplotlib.
     from mlops_course.course import Course
+    from mlops_course.reporting.assess import NO_TIME
     from mlops_course.reporting.collect import load_class
     from mlops_course.reporting.exports import write_report
     from mlops_course.reporting.rubric import load_rubric
@@ -32,7 +36,13 @@ def cmd_report(args) -> int:
     if as_of is not None and as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=ZoneInfo(TIMEZONE))
     result = load_class(course, load_rubric(args.rubric, course=course), as_of=as_of)
-    paths = write_report(result, args.out or course.exports)
+    out = Path(args.out) if args.out else course.exports
+    if not result.students and _has_rows(out / "students.csv"):
+        raise ExportError(
+            f"the gradebook has no students: the report in {out} was left as it was "
+            "(is MLOPS_COURSE_ROOT or --course the right course?)"
+        )
+    paths = write_report(result, out)
     for kind, path in paths.items():
         print(f"{kind:>8}: {path}")
     counts = verdict_counts(result)
@@ -40,7 +50,23 @@ def cmd_report(args) -> int:
         f"{len(result.students)} students: {counts['pass']} pass, {counts['fail']} fail, "
         f"{counts['pending']} pending"
     )
+    untimed = [f"{r.student}/{r.module}" for r in result.rows if r.reason.startswith(NO_TIME)]
+    if untimed:
+        print(
+            f"WARNING: {len(untimed)} submission(s) have no submission time (no timestamp.txt when "
+            f"graded): {', '.join(untimed)}. They are judged on time and in no demo week; record "
+            "the time with `mlops-course submit-time ASSIGNMENT STUDENT 'YYYY-MM-DD HH:MM'`.",
+            file=sys.stderr,
+        )
     return 0
+
+
+def _has_rows(csv_file: Path) -> bool:
+    """Whether an earlier report wrote students into this file."""
+    if not csv_file.is_file():
+        return False
+    with csv_file.open(encoding="utf-8") as handle:
+        return sum(1 for line in handle if line.strip()) > 1
 
 
 def register(subparsers) -> None:

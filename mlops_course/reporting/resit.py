@@ -26,14 +26,17 @@ import argparse
 import shutil
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from mlops_course.errors import ResitError
-from mlops_course.reporting.assess import OPEN, ModuleResult
-from mlops_course.reporting.collect import attempt_from_submission, attempt_to_json, load_class, read_ledger
-from mlops_course.reporting.rubric import load_rubric
-from mlops_course.reporting.store import ResitEntry, open_gradebook, to_naive_utc, utcnow_naive
+from mlops_course.errors import UnknownStudent
 from mlops_course.settings import TIMEZONE
+
+if TYPE_CHECKING:
+    from mlops_course.reporting.assess import ModuleResult
+
+# The gradebook and the rubric are imported by the functions that use them: building
+# the command line (`mlops-course --help`) must not load SQLAlchemy.
 
 
 def why(result: ModuleResult, rubric) -> str:
@@ -51,10 +54,14 @@ def plan_resit(course, student: str, as_of: datetime | None = None, rubric=None)
     """(module, reason) for every module the student failed at the first attempt
     (absent, late, not counted, grading error, or a technical criterion below
     proficient); [] when none."""
+    from mlops_course.reporting.assess import OPEN
+    from mlops_course.reporting.collect import load_class
+    from mlops_course.reporting.rubric import load_rubric
+
     rubric = rubric or load_rubric(course=course)
     result = load_class(course, rubric, as_of=as_of)
     if student not in result.students:
-        raise ResitError(f"no student {student!r} in the gradebook")
+        raise UnknownStudent(student, result.students, "not in the gradebook")
     firsts = [r for r in result.rows if r.student == student and r.attempt == 1]
     return [(r.module, why(r, rubric)) for r in firsts if not r.proficient and r.status != OPEN]
 
@@ -69,7 +76,9 @@ def prepare_resit(
 ) -> dict:
     """Record the resit of every module the student failed at the first attempt (a
     module already prepared is left as it is) and write the assignment sheet."""
-    from nbgrader.api import MissingEntry
+    from mlops_course.reporting.collect import attempt_to_json, bulk_submissions, read_ledger
+    from mlops_course.reporting.rubric import load_rubric
+    from mlops_course.reporting.store import ResitEntry, open_gradebook, to_naive_utc, utcnow_naive
 
     rubric = rubric or load_rubric(course=course)
     plan = plan_resit(course, student, as_of, rubric)
@@ -85,13 +94,10 @@ def prepare_resit(
                 if existing is not None:
                     out["already"].append(module)
                     continue
-                try:
-                    first = attempt_from_submission(gb.find_submission(module, student), student, module)
-                except MissingEntry:
-                    first = None
+                first = bulk_submissions(gb, [module]).get((student, module))
                 ledger = read_ledger(course, module, student)
-                if first is not None and ledger and ledger.get("status") == "error":
-                    first.grading_status, first.reason = "error", ledger.get("reason")
+                if first is not None and ledger and ledger.get("status") not in (None, "graded"):
+                    first.grading_status, first.reason = ledger["status"], ledger.get("reason")
                 session.add(
                     ResitEntry(
                         student_id=student,

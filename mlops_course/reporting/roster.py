@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlops_course.errors import RosterError
-from mlops_course.reporting.store import RosterEntry, open_gradebook, utcnow_naive
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
@@ -116,17 +115,43 @@ def parse_roster(text: str, path: str = "<roster>") -> list[RosterRow]:
     return rows
 
 
+def read_roster_text(path: Path) -> str:
+    """The file's text; RosterError for a folder, a missing file or text that is not
+    UTF-8 (with the line of the first bad byte, e.g. an accent saved by Excel as cp1252)."""
+    if path.is_dir():
+        raise RosterError(path, [(0, "is a folder, not a CSV file; give the roster file itself")])
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise RosterError(path, [(0, "no such file")]) from None
+    except OSError as exc:
+        raise RosterError(path, [(0, f"cannot be read: {exc.strerror}")]) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        bad = data[exc.start : exc.start + 1].hex()
+        raise RosterError(
+            path,
+            [
+                (
+                    line,
+                    f"not UTF-8 text (byte 0x{bad}, e.g. an accent saved as Windows-1252); "
+                    "save the file as CSV UTF-8 and import it again",
+                )
+            ],
+        ) from None
+
+
 def import_roster(course_or_url, path: str | Path) -> dict:
     """Validate the whole file, then write every student in one transaction.
     Returns counts {"added", "updated", "tiao"}."""
     from nbgrader.api import Student
 
+    from mlops_course.reporting.store import RosterEntry, open_gradebook, utcnow_naive
+
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise RosterError(path, [(1, f"not UTF-8 text ({exc}); save the CSV as UTF-8")]) from None
-    rows = parse_roster(text, str(path))
+    rows = parse_roster(read_roster_text(path), str(path))
     added = updated = 0
     with open_gradebook(course_or_url, create=True) as gb:
         session = gb.db

@@ -8,6 +8,7 @@ nbgrader stores naive UTC: :func:`apply_due_dates` converts."""
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -46,6 +47,34 @@ def teaching_weeks(start: date, total: int, breaks: list[date] = ()) -> list[dat
     return days
 
 
+CALENDAR, TEACHING = "calendar", "teaching"  # rubric.yaml demos.window_counts
+
+
+def window_rule(rubric: Rubric) -> tuple[int, str]:
+    """(window_weeks, how a break in the window counts: calendar or teaching)."""
+    counts = str(rubric.demos.get("window_counts", CALENDAR))
+    if counts not in (CALENDAR, TEACHING):
+        from mlops_course.errors import RubricError
+
+        raise RubricError(f"rubric.yaml demos.window_counts must be {CALENDAR} or {TEACHING}, not {counts!r}")
+    return int(rubric.demos.get("window_weeks", 3)), counts
+
+
+def describe_rule(rubric: Rubric) -> str:
+    """The deadline rule in words, as `schedule` prints it."""
+    weeks, counts = window_rule(rubric)
+    kind = (
+        "calendar weeks (breaks included)"
+        if counts == CALENDAR
+        else "teaching weeks (break weeks not counted)"
+    )
+    return (
+        f"rule: the demo deadline is {weeks} {kind} after the theory session, at "
+        f"{rubric.demos.get('deadline_time', '23:59:59')} {rubric.timezone} "
+        f"(rubric.yaml: demos.window_weeks, demos.window_counts: {counts})"
+    )
+
+
 def build_schedule(
     start: date, rubric: Rubric | None = None, *, breaks: list[date] = (), modules: list[str] | None = None
 ) -> dict[str, ModuleDates]:
@@ -54,22 +83,62 @@ def build_schedule(
     tz = ZoneInfo(rubric.timezone)
     weeks = rubric.module_weeks
     total = int(rubric.schedule.get("total_weeks", 13))
-    starts = teaching_weeks(start, total, breaks)
+    window_weeks, counts = window_rule(rubric)
+    # enough teaching weeks for the last window to end in one (rule `teaching`)
+    starts = teaching_weeks(start, total + window_weeks, breaks)
     session_time = _parse_time(rubric.schedule.get("session_time", "08:30"))
     deadline_time = _parse_time(rubric.demos.get("deadline_time", "23:59:59"))
-    window = timedelta(weeks=int(rubric.demos.get("window_weeks", 3)))
     result = {}
     for module in modules or list(weeks):
         if module not in weeks:
             continue
         week = weeks[module]
         day = starts[week - 1]
+        last = starts[week - 1 + window_weeks] if counts == TEACHING else day + timedelta(weeks=window_weeks)
         # Calendar arithmetic on local dates, then attach the zone: 3 weeks later is
         # the same wall-clock time even across a DST change.
         session = datetime.combine(day, session_time, tzinfo=tz)
-        deadline = datetime.combine(day + window, deadline_time, tzinfo=tz)
+        deadline = datetime.combine(last, deadline_time, tzinfo=tz)
         result[module] = ModuleDates(module, week, session, deadline)
     return result
+
+
+def schedule_warnings(
+    start: date, schedule: dict[str, ModuleDates], breaks: list[date], rubric: Rubric
+) -> list[str]:
+    """What a lecturer should know about this schedule: a start that is not a Monday,
+    and breaks that fall in a demo window (each warning names the rule applied)."""
+    warnings = []
+    if start.weekday() != 0:
+        day = start.strftime("%A")
+        monday = start - timedelta(days=start.weekday())
+        warnings.append(
+            f"{start} is a {day}, not a Monday: every theory session falls on a {day}, while the "
+            f"one-demo-a-week rule counts calendar weeks from Monday to Sunday ({rubric.timezone}). "
+            f"Give the Monday of teaching week 1 ({monday}) unless the sessions really are on {day}s."
+        )
+    weeks, counts = window_rule(rubric)
+    for dates in schedule.values():
+        inside = sorted(d for d in set(breaks) if dates.session.date() < d <= dates.deadline.date())
+        if not inside:
+            continue
+        days = ", ".join(str(d) for d in inside)
+        window = f"{dates.session:%Y-%m-%d} to {dates.deadline:%Y-%m-%d}"
+        if counts == CALENDAR:
+            on_deadline = " (the deadline itself is a break day)" if dates.deadline.date() in inside else ""
+            warnings.append(
+                f"{dates.module}: break {days} falls in its demo window ({window}){on_deadline}, so "
+                f"students have fewer than {weeks} teaching weeks. Rule applied: {weeks} calendar weeks, "
+                "breaks included (rubric.yaml demos.window_counts: calendar); set it to `teaching` to "
+                "move such deadlines past the break."
+            )
+        else:
+            warnings.append(
+                f"{dates.module}: break {days} falls in its demo window, which is extended to "
+                f"{window} (rule applied: {weeks} teaching weeks, break weeks not counted; "
+                "rubric.yaml demos.window_counts: teaching)."
+            )
+    return warnings
 
 
 def local_week(moment: datetime, tz: str = TIMEZONE) -> tuple[int, int]:
@@ -126,6 +195,9 @@ def cmd_schedule(args) -> int:
     rubric = load_rubric(args.rubric)
     schedule = build_schedule(args.start, rubric, breaks=args.breaks or [])
     print(format_table(schedule))
+    print(describe_rule(rubric))
+    for warning in schedule_warnings(args.start, schedule, args.breaks or [], rubric):
+        print(f"WARNING: {warning}", file=sys.stderr)
     if args.apply:
         course = Course.find(getattr(args, "course", None))
         with open_gradebook(course, create=True) as gb:

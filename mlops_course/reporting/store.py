@@ -84,7 +84,8 @@ def open_gradebook(course_or_url, *, create: bool = False):
     _alembic_on_path()
     if not create and not gradebook_exists(db_url):
         raise GradebookMissing(
-            f"no gradebook at {db_url}: import a roster first (mlops-course roster import FILE.csv)"
+            f"no gradebook at {db_url} yet: `mlops-course roster import FILE.csv` or "
+            "`mlops-course release` makes it (is this the right course folder?)"
         )
     gb = Gradebook(db_url, course_id=getattr(course_or_url, "course_id", COURSE_ID))
     try:
@@ -126,7 +127,8 @@ def _alembic_on_path() -> None:
     nbgrader.api.get_alembic_version = head
 
 
-def _has(gb, table) -> bool:
+def has_table(gb, table) -> bool:
+    """Whether the gradebook has one of the course's own tables (an older one may not)."""
     from sqlalchemy import inspect
 
     return inspect(gb.engine).has_table(table.__tablename__)
@@ -137,12 +139,12 @@ def ensure_tables(gb) -> None:
 
 
 def tiao_flags(gb) -> dict[str, bool]:
-    if not _has(gb, RosterEntry):
+    if not has_table(gb, RosterEntry):
         return {}
     return {row.student_id: bool(row.tiao) for row in gb.db.query(RosterEntry).all()}
 
 
 def resits(gb) -> list[ResitEntry]:
-    if not _has(gb, ResitEntry):
+    if not has_table(gb, ResitEntry):
         return []
     return list(gb.db.query(ResitEntry).order_by(ResitEntry.student_id, ResitEntry.assignment).all())
