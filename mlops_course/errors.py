@@ -157,8 +157,14 @@ class ExpressionError(CourseError, ValueError):
     """A GitHub Actions expression that cannot be evaluated."""
 
 
-class PrometheusMissing(CourseError, RuntimeError):
-    """Prometheus or promtool is not installed."""
+class MonitoringPartMissing(CourseError, RuntimeError):
+    """A program of the monitoring lab (Prometheus, promtool, Pushgateway, Alertmanager,
+    amtool, node_exporter, rsyslog, logger) is not installed."""
+
+
+class ServiceStartError(CourseError, RuntimeError):
+    """A helper process of a lab (Prometheus, Alertmanager, the model API...) did not
+    start or answer; the message carries the end of its log."""
 
 
 class PromQLError(CourseError, RuntimeError):

