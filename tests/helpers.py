@@ -130,6 +130,21 @@ def manual_grade_ids(notebook_path: Path) -> list[str]:
     return ids
 
 
+def source_answer(assignment: str, grade_id: str, *edits: tuple[str, str]) -> str:
+    """The source notebook's cell ``grade_id`` (a model answer), with each ``(old, new)``
+    edit applied once: a typical mistake. An edit whose old text is not there fails, so
+    a changed model answer cannot silently turn a mistake into the model answer."""
+    nb = nbformat.read(str(REPO / "source" / assignment / f"{assignment}.ipynb"), as_version=4)
+    sources = [c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
+    if not sources:
+        raise KeyError(f"{assignment} has no cell with grade id {grade_id!r}")
+    source = sources[0]
+    for old, new in edits:
+        assert old in source, f"{old!r} is not in the model answer {assignment}/{grade_id}: update the test"
+        source = source.replace(old, new, 1)
+    return source
+
+
 def replace_cells(nb, replacements: dict[str, str]):
     """A copy of ``nb`` with the source of the cells named by grade id replaced."""
     nb = nbformat.reads(nbformat.writes(nb), as_version=4)

@@ -11,7 +11,8 @@ import pytest
 from helpers import ASSIGNMENTS, REPO
 
 from mlops_course import authoring
-from mlops_course.settings import LEARNING_GOALS
+from mlops_course.reporting.rubric import load_rubric, notebook_goals
+from mlops_course.settings import LEARNING_GOALS, data_file
 
 
 def load(assignment):
@@ -418,3 +419,169 @@ def test_the_heading_check_wants_the_closing_heading_last():
     assert len(problems) == 1 and "no heading of level 1-3 after '## You are done'" in problems[0]
     nb.cells = nb.cells[:-2]
     assert heading_problems("m9_demo", nb) == ["m9_demo.ipynb: no '## You are done' heading at the end"]
+
+
+# ------------------------------------------------------------------ rubric robustness
+# The pass rule (docs/assessment.md): one technical criterion below proficient in one
+# module fails the student. So in every module, every technical criterion (a learning
+# goal, or a module criterion of kind technical in rubric.yaml) rests on at least two
+# independent grade cells: one failed cell alone never decides it.
+
+MIN_INDEPENDENT_CELLS = 2
+
+
+class _HintsRemoved(ast.NodeTransformer):
+    """An assert's hint and an AssertionError's message say how to fix, not what is checked."""
+
+    def visit_Assert(self, node):
+        return ast.Assert(test=self.visit(node.test), msg=None)
+
+    def visit_Call(self, node):
+        if isinstance(node.func, ast.Name) and node.func.id == "AssertionError":
+            return ast.Call(func=node.func, args=[], keywords=[])
+        return self.generic_visit(node)
+
+
+def checks_of(source: str) -> frozenset[str]:
+    """What a test cell checks: the condition of each assert (hint left out) and each
+    statement that raises AssertionError, as normalised syntax trees."""
+    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+    checks = set()
+    for statement in ast.parse(code).body:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Assert):
+                checks.add(ast.dump(_HintsRemoved().visit(node).test))
+            elif isinstance(node, ast.Raise) and "AssertionError" in ast.dump(node):
+                checks.add(ast.dump(_HintsRemoved().visit(statement)))
+    return frozenset(checks)
+
+
+def evidence_problems(name: str, path, rubric) -> list[str]:
+    """Every technical criterion of one notebook that rests on fewer than two independent
+    grade cells, one message each, naming the criterion, the module and the cells found.
+
+    Independent means: different grade cells (distinct grade ids, points > 0) that check
+    different things of the student's work. A manually graded answer is its own piece of
+    evidence (a lecturer grades it). A test cell counts only when it checks something:
+    its asserts (hints left out) are not all found in another cell of the same criterion,
+    so a copy of another cell's asserts, or a part of them, adds nothing."""
+    nb = nbformat.read(str(path), as_version=4)
+    sources = {grade_id_of(c): c.source for c in grade_cells(nb)}
+    manual = {grade_id_of(c) for c in grade_cells(nb) if is_manual(c)}
+    cells_of: dict[str, list] = {}
+    for goal in notebook_goals(path).values():
+        if goal.max_score <= 0:
+            continue
+        for criterion in goal.criteria(rubric):
+            if rubric.is_technical(criterion):
+                cells_of.setdefault(criterion, []).append(goal)
+    problems = []
+    for criterion, cells in cells_of.items():
+        checks = {
+            c.grade_id: frozenset() if c.grade_id in manual else checks_of(sources[c.grade_id]) for c in cells
+        }
+        found, counted = [], []
+        for index, cell in enumerate(cells):
+            repeated = next(
+                (
+                    other.grade_id
+                    for position, other in enumerate(cells)
+                    if other.grade_id not in manual
+                    and position != index
+                    and checks[cell.grade_id] <= checks[other.grade_id]
+                    and (checks[cell.grade_id] < checks[other.grade_id] or position < index)
+                ),
+                None,
+            )
+            points = f"{cell.grade_id} ({cell.max_score:g} point{'' if cell.max_score == 1 else 's'}"
+            if cell.grade_id in manual:
+                counted.append(cell.grade_id)
+                found.append(f"{points}, graded by hand)")
+            elif not checks[cell.grade_id]:
+                found.append(f"{points}, checks nothing)")
+            elif repeated:
+                found.append(f"{points}, only repeats checks of {repeated})")
+            else:
+                counted.append(cell.grade_id)
+                found.append(f"{points})")
+        if len(counted) < MIN_INDEPENDENT_CELLS:
+            kind = "learning goal" if criterion in LEARNING_GOALS else "module criterion"
+            problems.append(
+                f"{name}: technical criterion {criterion!r} ({kind}) rests on {len(counted)} independent "
+                f"grade cell(s), at least {MIN_INDEPENDENT_CELLS} needed (one failed cell would fail the "
+                f"module); cells found: {'; '.join(found)}. Split a test cell that checks two things, or add "
+                f"a test cell that checks another part of the work"
+            )
+    return problems
+
+
+# Modules other branches are changing: their known gap is listed here until it is fixed
+# there (strict: the marker must go as soon as the module passes).
+EVIDENCE_GAPS = {
+    "m6_tuning": "LG3 rests on test_q_edge_budget alone (issue 13 item 5; m6 is changed on another branch)",
+}
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        pytest.param(a, marks=pytest.mark.xfail(strict=True, reason=EVIDENCE_GAPS[a]))
+        if a in EVIDENCE_GAPS
+        else a
+        for a in ASSIGNMENTS
+    ],
+)
+def test_every_technical_criterion_rests_on_two_independent_cells(module):
+    """No technical criterion of rubric.yaml hangs on one grade cell in any module: the
+    pass rule fails a student for one criterion below proficient (docs/assessment.md)."""
+    rubric = load_rubric(data_file("rubric.yaml"))
+    problems = evidence_problems(module, REPO / "source" / module / f"{module}.ipynb", rubric)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_evidence_check_names_the_module_the_criterion_and_the_cells(tmp_path):
+    """Copies of one check (another hint, or a part of another cell's checks) count once,
+    a cell without checks not at all; an open question counts; a reporting criterion
+    needs nothing and never counts for its cell's learning goal."""
+
+    def check(grade_id, body, goal, criterion=None):
+        return authoring.test(grade_id, f'"""T."""\n{body}', points=1, goal=goal, criterion=criterion)
+
+    loop = 'for x in X:\n    if not x:\n        raise AssertionError("{}")'
+    nb = authoring.notebook(
+        [
+            check("test_image_build", 'assert built, "build it"', "LG5", "image"),
+            check("test_image_run", 'assert ran, "run it"', "LG5", "image"),
+            check("test_gate", 'assert x == 1, "hint"', "LG2", "gate"),
+            check("test_gate_again", 'assert x == 1, "another hint"', "LG2", "gate"),
+            check("test_loop", loop.format("a"), "LG5", "loop"),
+            check("test_loop_copy", loop.format("b"), "LG5", "loop"),
+            check("test_loop_empty", "pass", "LG5", "loop"),
+            check("test_part", 'assert y, "h"', "LG5", "subset"),
+            check("test_whole", 'assert y, "h"\nassert z, "h"', "LG5", "subset"),
+            check("test_q_theory", 'assert q, "h"', "LG1"),
+            authoring.open_question("open_essay", "answer", points=3, goal="LG1", criterion="reporting"),
+            check("test_edge", 'assert small, "h"', "LG3"),
+            authoring.open_question("open_edge", "answer", points=3, goal="LG3"),
+        ]
+    )
+    path = authoring.write(nb, tmp_path / "m9_demo.ipynb")
+    problems = evidence_problems("m9_demo", path, load_rubric(data_file("rubric.yaml")))
+    by_criterion = {p.split("'")[1]: p for p in problems}
+    assert sorted(by_criterion) == ["LG1", "LG2", "gate", "loop", "subset"], "\n".join(problems)
+    assert by_criterion["gate"].startswith(
+        "m9_demo: technical criterion 'gate' (module criterion) rests on 1 independent grade cell(s), "
+        "at least 2 needed"
+    )
+    assert (
+        "cells found: test_gate (1 point); test_gate_again (1 point, only repeats checks of test_gate)"
+        in (by_criterion["gate"])
+    )
+    assert "test_loop_copy (1 point, only repeats checks of test_loop)" in by_criterion["loop"]
+    assert "test_loop_empty (1 point, checks nothing)" in by_criterion["loop"]
+    assert (
+        "test_part (1 point, only repeats checks of test_whole); test_whole (1 point)"
+        in by_criterion["subset"]
+    )
+    assert by_criterion["LG1"].startswith("m9_demo: technical criterion 'LG1' (learning goal) rests on 1 ")
+    assert "open_essay" not in by_criterion["LG1"]  # reporting points never count for a goal

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import require
+from helpers import notebook_requires, require, require_parts, source_answer
 
 from mlops_course.errors import ActionlintUnavailable, ExpressionError, GitHubParserUnavailable, WorkflowError
 from mlops_course.labs.cicd import (
@@ -335,6 +335,13 @@ MISTAKES = [
     (("docker/login-action@v3", "docker/setup-buildx-action@v3"), {"login"}),
     (("${{ secrets.GITHUB_TOKEN }}", "hunter2"), {"login", "secrets"}),
     (("${{ secrets.GITHUB_TOKEN }}", "${{ env.PASSWORD }}"), {"login"}),
+    (
+        (
+            "      - run: python -m pytest -q\n",
+            "      - run: python -m pytest -q\n        env: {API_TOKEN: ghp_abcdefghijklmnopqrstuvwxyz0123456789}\n",
+        ),
+        {"secrets"},
+    ),
     ((PUSH_IF_TAG, "true"), {"push"}),
     ((PUSH_IF_TAG, "${{ github.event_name == 'push' }}"), {"push"}),
     ((PUSH_IF_TAG, '${{ startsWith(github.ref, "refs/tags/v") }}'), {"parser", "push"}),
@@ -464,14 +471,10 @@ def test_run_pytest_exit_codes(tmp_path):
 # --- typical mistakes lose the right points (graded for real) ------------------------------
 
 
-def _source_answer(grade_id: str) -> str:
-    import nbformat
-
-    nb = nbformat.read(str(REPO / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), as_version=4)
-    for cell in nb.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
-            return cell.source
-    raise KeyError(grade_id)
+@pytest.fixture
+def notebook_parts():
+    require_parts(notebook_requires(REPO / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"))
+    needs_actionlint()
 
 
 WORKFLOW_TESTS = [
@@ -481,37 +484,51 @@ WORKFLOW_TESTS = [
     "test_workflow_jobs",
     "test_workflow_matrix_cache",
     "test_workflow_push_on_tags",
+    "test_workflow_login",
     "test_workflow_secrets",
 ]
 
+LOGIN_STEP = """      - uses: docker/login-action@v3
+        with:
+          registry: ghcr.io
+          username: ${{ github.actor }}
+          password: ${{ secrets.GITHUB_TOKEN }}
+"""
 
-def test_typical_mistakes_lose_the_right_points(grade_variant):
-    """One variant: no `needs` from test to lint, push on every branch, a password in
-    plain text; a gate that evaluates on the training data; a runner that ignores the
-    clean checkout. Each loses its own cell's points only."""
-    require(bool(shutil.which("git")), "git is not installed")
-    needs_actionlint()
-    workflow = _source_answer("workflow")
-    wrong = (
-        workflow.replace("    needs: lint\n", "", 1)
-        .replace("    if: startsWith(github.ref, 'refs/tags/v')\n", "", 1)
-        .replace("${{ secrets.GITHUB_TOKEN }}", "ghp_abcdefghijklmnopqrstuvwxyz0123456789")
+
+@pytest.mark.slow
+def test_typical_mistakes_lose_the_right_points(grade_variant, notebook_parts):
+    """One variant: no `needs` from test to lint, push on every branch, no registry
+    login; a gate that evaluates on the training data; a runner that ignores the clean
+    checkout. Each loses its own cell's points only, and the other half of every
+    criterion split in two (secrets, quality-gate, local-ci) keeps its points."""
+    workflow = source_answer(
+        ASSIGNMENT,
+        "workflow",
+        ("    needs: lint\n", ""),
+        ("    if: startsWith(github.ref, 'refs/tags/v')\n", ""),
+        (LOGIN_STEP, ""),
     )
-    assert wrong.count("needs:") == 1 and "startsWith" not in wrong
-    gate = _source_answer("quality_gate").replace(
-        "_, X_test, _, y_test = load_split()", "X_test, _, y_test, _ = load_split()"
+    gate = source_answer(
+        ASSIGNMENT,
+        "quality_gate",
+        ("_, X_test, _, y_test = load_split()", "X_test, _, y_test, _ = load_split()"),
     )
-    runner = _source_answer("run_job_locally").replace(
-        "checkout = local_runner.clean_checkout(repo_dir)", "checkout = repo_dir"
+    runner = source_answer(
+        ASSIGNMENT,
+        "run_job_locally",
+        ("checkout = local_runner.clean_checkout(repo_dir)", "checkout = Path(repo_dir)"),
     )
-    result = grade_variant(ASSIGNMENT, {"workflow": wrong, "quality_gate": gate, "run_job_locally": runner})
+    result = grade_variant(
+        ASSIGNMENT, {"workflow": workflow, "quality_gate": gate, "run_job_locally": runner}
+    )
     s, m = result.scores, result.max_scores
     for lost in (
         "test_workflow_jobs",
         "test_workflow_push_on_tags",
-        "test_workflow_secrets",
-        "test_quality_gate",
-        "test_run_job_locally",
+        "test_workflow_login",
+        "test_quality_gate_held_out",
+        "test_run_job_locally_like_a_runner",
     ):
         assert s[lost] == 0, (lost, s)
     for kept in (
@@ -519,21 +536,34 @@ def test_typical_mistakes_lose_the_right_points(grade_variant):
         "test_workflow_actionlint",
         "test_workflow_triggers",
         "test_workflow_matrix_cache",
-        "test_dependabot",
+        "test_workflow_secrets",
+        "test_dependabot_config",
+        "test_quality_gate",
+        "test_run_job_locally",
         "test_q_delivery",
         "test_q_ml_ci",
     ):
         assert s[kept] == m[kept], (kept, s)
 
 
-def test_invalid_yaml_loses_every_workflow_point_only(grade_variant):
-    """A tab in the workflow: every workflow cell scores 0, the other exercises keep theirs."""
-    needs_actionlint()
-    workflow = _source_answer("workflow").replace("  lint:\n    runs-on", "  lint:\n\truns-on", 1)
-    dependabot = _source_answer("dependabot_config").replace("interval: weekly", "interval: daily", 1)
-    result = grade_variant(ASSIGNMENT, {"workflow": workflow, "dependabot_config": dependabot})
+@pytest.mark.slow
+def test_invalid_yaml_loses_every_workflow_point_only(grade_variant, notebook_parts):
+    """A tab in the workflow: every workflow cell scores 0, and so does the local run of
+    its test job; a gate with a fixed threshold loses only the threshold's cell; the
+    runner's own rules and the other exercises keep their points."""
+    workflow = source_answer(ASSIGNMENT, "workflow", ("  lint:\n    runs-on", "  lint:\n\truns-on"))
+    dependabot = source_answer(ASSIGNMENT, "dependabot_config", ("interval: weekly", "interval: daily"))
+    gate = source_answer(
+        ASSIGNMENT,
+        "quality_gate",
+        ('MIN_ACCURACY = float(os.environ.get("MIN_ACCURACY", "0.90"))', "MIN_ACCURACY = 0.90"),
+    )
+    result = grade_variant(
+        ASSIGNMENT, {"workflow": workflow, "dependabot_config": dependabot, "quality_gate": gate}
+    )
     s, m = result.scores, result.max_scores
     assert all(s[t] == 0 for t in WORKFLOW_TESTS), s
-    assert s["test_dependabot"] == 0
-    assert s["test_quality_gate"] == m["test_quality_gate"], s
-    assert s["test_q_rollout"] == m["test_q_rollout"], s
+    assert s["test_dependabot_config"] == 0 and s["test_run_job_locally"] == 0, s
+    assert s["test_quality_gate_held_out"] == 0, s
+    for kept in ("test_quality_gate", "test_run_job_locally_like_a_runner", "test_q_rollout"):
+        assert s[kept] == m[kept], (kept, s)

@@ -8,14 +8,13 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
+from helpers import source_answer
 
 from mlops_course.labs.workflow import prefect_local, tracking
 
 ASSIGNMENT = "m3_workflow"
-REPO = Path(__file__).resolve().parents[2]
 
 
 # --- unit tests of mlops_course.labs.workflow.prefect_local ----------------------------------------------
@@ -155,38 +154,45 @@ def test_tracking_runs_and_registry(mlflow_folder):
 # --- typical mistakes lose the right points (graded for real) ------------------------------
 
 
-def _source_answer(grade_id: str) -> str:
-    import nbformat
-
-    nb = nbformat.read(str(REPO / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), as_version=4)
-    for cell in nb.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
-            return cell.source
-    raise KeyError(grade_id)
-
-
+@pytest.mark.slow
 def test_typical_mistakes_lose_the_right_points(grade_variant):
-    """One variant, three mistakes: ingest without retries, a cache key that never hits
-    across runs (RUN_ID), and a tracked run per trained candidate on top of the one in
-    register. Each loses its own test; the rest keeps full marks."""
-    tasks = _source_answer("pipeline_tasks")
-    wrong = (
-        tasks.replace("@task(retries=2, retry_delay_seconds=0)", "@task", 1)
-        .replace(
-            "@task(cache_policy=INPUTS + TASK_SOURCE)", "@task(cache_policy=INPUTS + TASK_SOURCE + RUN_ID)", 1
-        )
-        .replace(
+    """One variant, four mistakes: ingest without retries, a cache key that never hits
+    across runs (RUN_ID), a tracked run per trained candidate on top of the one in
+    register, and C chosen on the test set (no validation stage). Each loses its own
+    test; the rest keeps full marks (the flow still completes: test_pipeline_flow_runs)."""
+    tasks = source_answer(
+        ASSIGNMENT,
+        "pipeline_tasks",
+        ("@task(retries=2, retry_delay_seconds=0)", "@task"),
+        ("@task(cache_policy=INPUTS + TASK_SOURCE)", "@task(cache_policy=INPUTS + TASK_SOURCE + RUN_ID)"),
+        (
             '    return SVC(C=C, gamma="scale", random_state=seed).fit(X_train, y_train)',
             "    with mlflow.start_run(experiment_id=tracking.experiment_id(EXPERIMENT, ARTIFACTS)):\n"
             '        mlflow.log_param("C", C)\n'
             '    return SVC(C=C, gamma="scale", random_state=seed).fit(X_train, y_train)',
-            1,
-        )
+        ),
     )
-    assert wrong.count("RUN_ID") == 1 and "retries" not in wrong and wrong.count("start_run") == 2
-    result = grade_variant(ASSIGNMENT, {"pipeline_tasks": wrong})
+    assert tasks.count("RUN_ID") == 1 and "retries" not in tasks and tasks.count("start_run") == 2
+    flow = source_answer(
+        ASSIGNMENT,
+        "pipeline_flow",
+        (
+            'val_scores[C] = evaluate(models[C], data["X_val"], data["y_val"])',
+            'val_scores[C] = evaluate(models[C], data["X_test"], data["y_test"])',
+        ),
+        (
+            'test_accuracy = evaluate(models[best_C], data["X_test"], data["y_test"])',
+            "test_accuracy = val_scores[best_C]",
+        ),
+    )
+    result = grade_variant(ASSIGNMENT, {"pipeline_tasks": tasks, "pipeline_flow": flow})
     s, m = result.scores, result.max_scores
-    for lost in ("test_pipeline_tasks_retries", "test_pipeline_tasks_caching", "test_pipeline_flow_tracking"):
+    for lost in (
+        "test_pipeline_tasks_retries",
+        "test_pipeline_tasks_caching",
+        "test_pipeline_flow_tracking",
+        "test_pipeline_flow_stages",
+    ):
         assert s[lost] == 0, (lost, s)
     for kept in (
         "test_pipeline_tasks_validate",
