@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlops_course.errors import CourseNotFound
-from mlops_course.settings import COURSE_ID, env
+from mlops_course.settings import COURSE_ID, MODULES, env
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,8 @@ class Course:
                 return cls(folder)
         raise CourseNotFound(
             f"no course found in {here} or its parents: run this inside the course folder "
-            "(the one with nbgrader_config.py and source/), or set MLOPS_COURSE_ROOT"
+            "(the one with nbgrader_config.py and source/), pass --course PATH, or set "
+            "MLOPS_COURSE_ROOT. A new course: `nbgrader quickstart COURSE_ID` makes one."
         )
 
     # nbgrader's steps
@@ -88,8 +89,16 @@ class Course:
         return env("MLOPS_COURSE_DB_URL") or f"sqlite:///{self.root / 'gradebook.db'}"
 
     def assignments(self) -> list[str]:
-        """Assignment ids: every source/<id>/ holding <id>.ipynb, in course order."""
-        return sorted(p.parent.name for p in self.source.glob("*/*.ipynb") if p.stem == p.parent.name)
+        """Assignment ids, as nbgrader sees them: every folder of source/ that holds a
+        notebook; this course's modules first, in course order, then the others by name."""
+        found = {
+            p.parent.name for p in self.source.glob("*/*.ipynb") if p.parent.name != ".ipynb_checkpoints"
+        }
+        return [m for m in MODULES if m in found] + sorted(found - set(MODULES))
+
+    def source_notebooks(self, assignment: str) -> list[Path]:
+        """The notebooks of an assignment in source/ (any number, any names)."""
+        return sorted((self.source / assignment).glob("*.ipynb"))
 
     def source_notebook(self, assignment: str) -> Path:
         return self.source / assignment / f"{assignment}.ipynb"

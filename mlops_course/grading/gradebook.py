@@ -128,7 +128,14 @@ def read_assignment(course: Course, assignment: str) -> AssignmentBook:
 class Scores:
     score: float
     max_score: float
-    cells: dict  # grade id -> {"score", "max_score", "needs_manual_grade"}
+    cells: dict  # cell key -> {"score", "max_score", "needs_manual_grade"}
+    notebooks: dict = field(default_factory=dict)  # notebook -> {"score", "max_score"}
+
+
+def cell_key(notebook: str, grade_id: str, notebooks: int) -> str:
+    """A grade cell's key in a result: its grade id, or ``notebook/grade_id`` in an
+    assignment of several notebooks (nbgrader allows one grade id in two notebooks)."""
+    return grade_id if notebooks == 1 else f"{notebook}/{grade_id}"
 
 
 def scoring_config(base):
@@ -163,8 +170,9 @@ def score_submission(course: Course, config, student: str, assignment: str) -> S
             raise ScoringError(
                 f"no graded submission of {student} for {assignment} in the gradebook"
             ) from None
+        count = len(submission.notebooks)
         cells = {
-            grade.name: {
+            cell_key(notebook.name, grade.name, count): {
                 "score": float(grade.score or 0.0),
                 "max_score": float(grade.max_score),
                 "needs_manual_grade": bool(grade.needs_manual_grade),
@@ -172,7 +180,11 @@ def score_submission(course: Course, config, student: str, assignment: str) -> S
             for notebook in submission.notebooks
             for grade in notebook.grades
         }
-        return Scores(float(submission.score), float(submission.max_score), cells)
+        notebooks = {
+            notebook.name: {"score": float(notebook.score), "max_score": float(notebook.max_score)}
+            for notebook in submission.notebooks
+        }
+        return Scores(float(submission.score), float(submission.max_score), cells, notebooks)
 
 
 def _publish(course: Course, student: str, assignment: str) -> None:
@@ -200,10 +212,11 @@ def hold_auto_grades(course: Course, assignment: str, student: str) -> dict[str,
     until the review; returns the auto scores held back. Open answers are not touched."""
     held = {}
     with Gradebook(course.db_url, course.course_id) as gb:
-        for notebook in gb.find_submission(assignment, student).notebooks:
+        notebooks = gb.find_submission(assignment, student).notebooks
+        for notebook in notebooks:
             for grade in notebook.grades:
                 if grade.auto_score is not None:
-                    held[grade.name] = float(grade.auto_score)
+                    held[cell_key(notebook.name, grade.name, len(notebooks))] = float(grade.auto_score)
                     grade.manual_score = 0.0
         gb.db.commit()
     return held
@@ -212,8 +225,9 @@ def hold_auto_grades(course: Course, assignment: str, student: str) -> dict[str,
 def release_auto_grades(course: Course, assignment: str, student: str, cells: list[str]) -> None:
     """Undo :func:`hold_auto_grades` for ``cells``: their auto scores count again."""
     with Gradebook(course.db_url, course.course_id) as gb:
-        for notebook in gb.find_submission(assignment, student).notebooks:
+        notebooks = gb.find_submission(assignment, student).notebooks
+        for notebook in notebooks:
             for grade in notebook.grades:
-                if grade.name in cells:
+                if cell_key(notebook.name, grade.name, len(notebooks)) in cells:
                     grade.manual_score = None
         gb.db.commit()

@@ -45,6 +45,7 @@ from mlops_course.grading.integrity.canaries import add_canaries
 from mlops_course.grading.integrity.guard import given_imports
 from mlops_course.grading.integrity.scan import scan_cells, student_cells
 from mlops_course.grading.prepare import (
+    has_parameters,
     inject_parameters,
     prepare_workdir,
     restore_grading_cells,
@@ -103,11 +104,13 @@ def make_executor(options: Options) -> Executor:
 
 
 def required_parts(course: Course, assignment: str) -> list[str]:
-    """System parts the assignment's notebook declares (metadata.mlops_course.requires)."""
-    path = course.source_notebook(assignment)
-    if not path.is_file():
-        return []
-    return list(nbformat.read(str(path), as_version=4).metadata.get("mlops_course", {}).get("requires", []))
+    """System parts the assignment's notebooks declare (metadata.mlops_course.requires;
+    a course without that convention declares none)."""
+    parts: list[str] = []
+    for path in course.source_notebooks(assignment):
+        declared = nbformat.read(str(path), as_version=4).metadata.get("mlops_course", {}).get("requires", [])
+        parts += [part for part in declared if part not in parts]
+    return parts
 
 
 def check_sandbox_fits(assignment: str, parts: list[str], options: Options) -> None:
@@ -158,11 +161,12 @@ class GradingRun:
         self.notebooks = sorted(self.book.notebooks)
         self.parts = required_parts(course, assignment)
         check_sandbox_fits(assignment, self.parts, options)
-        self.source_sha = ledger.file_sha(course.source_notebook(assignment))
+        self.source_sha = ledger.files_sha(course.source_notebooks(assignment))
         self.cell_timeout = options.cell_timeout or int(self.config.Execute.get("timeout", 180))
         self.results: dict[str, ledger.GradeResult] = {}
         self.in_flight: dict[str, _InFlight] = {}
         self.owner: dict[str, str] = {}  # job key -> student
+        self.unreadable: dict[str, dict[str, str]] = {}  # student -> notebook -> why it was not graded
         self.rng = random.Random(secrets.randbits(64))  # canary places: unpredictable
         self.given = {n: given_imports(_released(course, assignment, n)) for n in self.notebooks}
         self.bar = _NoBar()
@@ -221,12 +225,17 @@ class GradingRun:
             kept = course.submission_dir(student, assignment) / name
             if kept.is_file():
                 shutil.copyfile(kept, executed_dir / name)
-        jobs, findings, notes = [], [], []
+        jobs, findings, notes, unreadable = [], [], [], {}
         for notebook in self.notebooks:
-            nb = read_submitted_notebook(course, student, assignment, notebook)
+            try:  # one missing or broken notebook does not drop its siblings
+                nb = read_submitted_notebook(course, student, assignment, notebook, tuple(self.notebooks))
+            except SubmissionError as exc:
+                unreadable[notebook] = str(exc)
+                continue
             released = course.release / assignment / f"{notebook}.ipynb"
             nb = restore_grading_cells(nb, self.config, self.book, released, notebook, notes)
-            nb = inject_parameters(nb, {"FAST": self.options.fast, "SEED": seed})
+            if has_parameters(nb):  # this course's convention; other courses have none
+                nb = inject_parameters(nb, {"FAST": self.options.fast, "SEED": seed})
             if self.options.integrity:
                 prefix = f"{notebook}.ipynb, " if len(self.notebooks) > 1 else ""
                 findings += [prefix + str(f) for f in scan_cells(student_cells(nb))]
@@ -250,6 +259,9 @@ class GradingRun:
                     given_imports=self.given[notebook],
                 )
             )
+        if not jobs:  # nothing gradable at all: the submission's error
+            raise SubmissionError("; ".join(unreadable.values()))
+        self.unreadable[student] = unreadable
         return jobs, findings, notes
 
     # execution done -> gradebook -> results
@@ -267,7 +279,14 @@ class GradingRun:
         extra = {"notes": flight.notes, "guard_s": round(sum(o.guard_seconds for o in flight.outcomes), 3)}
         grader_failed = any(o.grader_failed for o in flight.outcomes)
         executed = self.course.root / EXECUTED / student / self.assignment
-        if grader_failed or not all((executed / f"{n}.ipynb").is_file() for n in self.notebooks):
+        unreadable = self.unreadable.pop(student, {})
+        extra["notebooks"] = {
+            name: {"status": "not graded", "reason": why} for name, why in unreadable.items()
+        }
+        if unreadable:  # graded without them: nbgrader scores a missing notebook 0
+            reason = "; ".join([*(reason and [reason] or []), *unreadable.values()])
+        ran = [n for n in self.notebooks if n not in unreadable]
+        if grader_failed or not all((executed / f"{n}.ipynb").is_file() for n in ran):
             # the grader failed, not the student: recorded, and tried again by the next run
             reason = reason or "the notebook produced no output"
             self._record(
@@ -286,6 +305,10 @@ class GradingRun:
         except ScoringError as exc:
             self._record(student, flight.seed, flight.started, ledger.ERROR, str(exc), final=False, **extra)
             return
+        extra["notebooks"] = {
+            name: {"status": "graded", "reason": None, **found} | extra["notebooks"].get(name, {})
+            for name, found in scores.notebooks.items()
+        }
         tampering = flight.findings + [finding for o in flight.outcomes for finding in o.tampering]
         if tampering:  # no auto points until the lecturer has looked (`mlops-course review`)
             withheld = hold_auto_grades(self.course, self.assignment, student)

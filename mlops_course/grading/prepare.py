@@ -81,6 +81,11 @@ def restore_grading_cells(nb, config, book: AssignmentBook, released: Path, note
     return nbformat.from_dict(nb)  # cells nbgrader adds back hold plain dicts
 
 
+def has_parameters(nb) -> bool:
+    """Whether a notebook has a papermill `parameters` cell (this course's convention)."""
+    return any("parameters" in cell.metadata.get("tags", []) for cell in nb.cells)
+
+
 def inject_parameters(nb, parameters: dict):
     """papermill's injection: a cell after the `parameters` cell (or at the top when the
     student deleted it) that sets the grading values."""

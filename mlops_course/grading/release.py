@@ -12,6 +12,8 @@ from mlops_course.grading.students import check_assignment
 def release(course: Course, assignments: list[str] | None = None) -> dict[str, str]:
     """Generate the student version of each assignment into release/ (and the gradebook)."""
     assignments = assignments or course.assignments()
+    if not assignments:
+        check_assignment(course, "")  # says what source/ holds and what it should
     for assignment in assignments:
         check_assignment(course, assignment)  # a typo names the nearest id; nothing is released
     api = nbconfig.api(nbconfig.load_config(course))
@@ -23,7 +25,11 @@ def release(course: Course, assignments: list[str] | None = None) -> dict[str, s
             raise ReleaseError(
                 f"nbgrader generate_assignment {assignment} failed: {nbconfig.failure_reason(outcome)}"
             )
-        leaks = find_leaks(course.source_notebook(assignment), course.release / assignment)
+        leaks = [
+            leak
+            for notebook in course.source_notebooks(assignment)
+            for leak in find_leaks(notebook, course.release / assignment)
+        ]
         if leaks:
             raise ReleaseError(f"release/{assignment} leaks:\n  " + "\n  ".join(leaks))
         done[assignment] = str(course.release / assignment)

@@ -41,6 +41,7 @@ class GradeResult:
     review: dict = field(default_factory=dict)  # the lecturer's decision: decision, note, at
     notes: list = field(default_factory=list)  # what the grader resolved in a messy notebook
     guard_s: float = 0.0  # seconds the kernel guard took (its cost, for the benchmark)
+    notebooks: dict = field(default_factory=dict)  # notebook -> status, reason, score, max_score
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1, sort_keys=True)
@@ -56,6 +57,16 @@ def folder_sha(folder: Path) -> str:
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         digest.update(str(path.relative_to(folder)).encode() + b"\0")
         digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def files_sha(paths: list[Path]) -> str:
+    """A digest of several files (names and bytes), e.g. an assignment's source notebooks."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(path.name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b""))
     return digest.hexdigest()
 
 

@@ -15,10 +15,20 @@ from mlops_course.errors import UnknownAssignment, UnknownStudent
 
 
 def check_assignment(course: Course, assignment: str) -> None:
-    """UnknownAssignment (with the nearest ids) unless ``assignment`` is in source/."""
+    """UnknownAssignment (with the nearest ids) unless ``assignment`` is in source/; an
+    empty source/ says what it holds and what nbgrader expects there."""
     known = course.assignments()
-    if assignment not in known:
-        raise UnknownAssignment(assignment, known, "not a folder of source/")
+    if assignment in known:
+        return
+    if not known:
+        found = sorted(p.name + ("/" if p.is_dir() else "") for p in course.source.iterdir())
+        raise UnknownAssignment(
+            assignment,
+            known,
+            f"{course.source} holds no assignment: nbgrader expects source/<assignment>/<notebook>.ipynb "
+            f"(found {', '.join(found[:10]) or 'nothing'})",
+        )
+    raise UnknownAssignment(assignment, known, "not a folder of source/ with a notebook")
 
 
 def roster_ids(course: Course) -> list[str]:

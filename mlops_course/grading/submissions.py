@@ -12,14 +12,16 @@ from mlops_course.errors import SubmissionError
 
 
 def read_submitted_notebook(
-    course: Course, student: str, assignment: str, notebook: str
+    course: Course, student: str, assignment: str, notebook: str, siblings: tuple[str, ...] = ()
 ) -> nbformat.NotebookNode:
+    """The submitted ``notebook``; ``siblings`` are the assignment's other notebooks (a
+    file with one of their names is no renamed copy of this one)."""
     folder = course.submission_dir(student, assignment)
     if not folder.is_dir():
         raise SubmissionError(f"no submission folder {folder.relative_to(course.root)}")
     path = folder / f"{notebook}.ipynb"
     if not path.is_file():
-        others = sorted(p.name for p in folder.glob("*.ipynb"))
+        others = sorted(p.name for p in folder.glob("*.ipynb") if p.stem not in siblings)
         if others:
             raise SubmissionError(
                 f"wrong file name: found {', '.join(others)} but expected {notebook}.ipynb "
