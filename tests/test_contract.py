@@ -140,7 +140,8 @@ def test_learning_goals_each_assessed_in_two_modules():
 # its test test_q_<topic>; exercise answer <what it is> with tests test_<answer> or
 # test_<answer>_<aspect>; open_<topic> for manually graded answers; given_<what> for
 # locked given code. Headings: "# Module N: Title", "## Part N: Title" (Part 1 is the
-# theory), "### Questions", "### Exercise N: Title", and "## You are done" at the end.
+# theory), "### Questions", "### Exercise N: Title", and "## You are done" at the end,
+# followed only by the closing sections "## Resources" and "## Explore further".
 
 SNAKE = r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*"
 RESERVED_PREFIXES = ("q_", "test_", "open_", "given_")
@@ -151,6 +152,9 @@ PART_HEADING = re.compile(r"## Part (\d+): \S.*")
 EXERCISE_HEADING = re.compile(r"### Exercise (\d+): \S.*")
 DONE_HEADING = "## You are done"
 QUESTIONS_HEADING = "### Questions"
+RESOURCES_HEADING = "## Resources"
+EXPLORE_HEADING = "## Explore further"
+CLOSING_HEADINGS = (RESOURCES_HEADING, EXPLORE_HEADING)
 
 
 def grade_id_of(cell) -> str | None:
@@ -172,20 +176,30 @@ def cell_kind(cell) -> str:
     return "unknown"
 
 
-def headings(nb):
-    """(cell index, heading line) for every ATX heading of level 1-3 in markdown cells,
-    outside fenced code blocks."""
+def markdown_lines(nb):
+    """(cell index, line, heading) for every line of the markdown cells; heading is the
+    line as an ATX heading of level 1-3 (outside fenced code blocks), else None."""
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "markdown":
             continue
         fenced = False
         for line in cell.source.splitlines():
+            heading = None
             if FENCE.match(line):
                 fenced = not fenced
-                continue
-            match = None if fenced else ATX_HEADING.match(line)
-            if match and len(match.group(1)) <= 3:
-                yield index, f"{match.group(1)} {match.group(2) or ''}".rstrip()
+            elif not fenced:
+                match = ATX_HEADING.match(line)
+                if match and len(match.group(1)) <= 3:
+                    heading = f"{match.group(1)} {match.group(2) or ''}".rstrip()
+            yield index, line, heading
+
+
+def headings(nb):
+    """(cell index, heading line) for every ATX heading of level 1-3 in markdown cells,
+    outside fenced code blocks."""
+    for index, _, heading in markdown_lines(nb):
+        if heading:
+            yield index, heading
 
 
 def where(name: str, index: int, cell) -> str:
@@ -196,12 +210,18 @@ def where(name: str, index: int, cell) -> str:
 def heading_problems(name: str, nb) -> list[str]:
     """Every heading of level 1-3 that breaks the heading scheme, one message each."""
     module_number = re.match(r"m(\d+)_", name)
-    problems, part, exercise, module_seen, done = [], 0, 0, False, False
+    problems, part, exercise, module_seen, done, closing = [], 0, 0, False, False, -1
     for index, line in headings(nb):
         at = f"{name}.ipynb cell {index}: heading {line!r}"
         level = len(line.split(" ", 1)[0])
         if done:
-            problems.append(f"{at}: no heading of level 1-3 after {DONE_HEADING!r}; closing content only")
+            position = CLOSING_HEADINGS.index(line) if line in CLOSING_HEADINGS else -1
+            if position <= closing:
+                problems.append(
+                    f"{at}: after {DONE_HEADING!r} come only {RESOURCES_HEADING!r}, then "
+                    f"{EXPLORE_HEADING!r}, once each; the rest is closing content"
+                )
+            closing = max(closing, position)
         elif level == 1:
             match = MODULE_HEADING.fullmatch(line)
             if module_seen or not match:
@@ -416,9 +436,241 @@ def test_the_heading_check_wants_the_closing_heading_last():
     nb = scheme_notebook()
     nb.cells.append(authoring.markdown("## Part 3: After the end"))
     problems = heading_problems("m9_demo", nb)
-    assert len(problems) == 1 and "no heading of level 1-3 after '## You are done'" in problems[0]
+    assert len(problems) == 1 and "after '## You are done' come only '## Resources', then" in problems[0]
     nb.cells = nb.cells[:-2]
     assert heading_problems("m9_demo", nb) == ["m9_demo.ipynb: no '## You are done' heading at the end"]
+
+
+def test_the_heading_check_wants_resources_then_experiments_after_the_end():
+    after_end = len(scheme_notebook().cells)
+    in_order = closing_notebook()
+    assert heading_problems("m9_demo", in_order) == []
+    reversed_order = closing_notebook()
+    reversed_order.cells[-2:] = reversed_order.cells[-2:][::-1]
+    twice = closing_notebook()
+    twice.cells.append(authoring.markdown(RESOURCES_OK))
+    for nb, cell in ((reversed_order, after_end + 1), (twice, after_end + 2)):
+        problems = heading_problems("m9_demo", nb)
+        assert len(problems) == 1 and problems[0].startswith(
+            f"m9_demo.ipynb cell {cell}: heading '## Resources'"
+        ), problems
+
+
+# ------------------------------------------------------------------ resources and experiments
+# Every module ends with its self-study and its room for initiative (the study guide:
+# a flipped classroom with about 90 minutes of self-study a week, and experiments on
+# the student's own initiative in each lab; docs/authoring.md, "Closing sections"):
+# "## Resources", a table `Resource | Kind | Minutes | Read it for` whose minutes add up
+# to 80-100 and are stated as "Total: N minutes.", then "## Explore further", 3 to 5
+# numbered experiments that each say *Try:*, *Observe:* and *Why:*. Markdown only.
+
+RESOURCE_COLUMNS = ("Resource", "Kind", "Minutes", "Read it for")
+STUDY_MINUTES = (80, 100)
+EXPERIMENTS = (3, 5)
+EXPERIMENT_PARTS = ("*Try:*", "*Observe:*", "*Why:*")
+TABLE_ROW = re.compile(r"^\s*\|(.*)\|\s*$")
+TABLE_SEPARATOR = re.compile(r":?-{3,}:?")
+TOTAL_LINE = re.compile(r"^Total: (\d+) minutes\.$", re.M)
+EXPERIMENT_ITEM = re.compile(r"^\d+\. ", re.M)
+LINK_TARGET = re.compile(r"\]\(([^)\s]*)\)")
+
+
+def section(nb, heading: str) -> str | None:
+    """The markdown under ``heading`` up to the next heading of level 1-3, or None when
+    the notebook has no such heading."""
+    text, inside, found = [], False, False
+    for _, line, line_heading in markdown_lines(nb):
+        if line_heading:
+            if inside:
+                break
+            inside = found = line_heading == heading
+        elif inside:
+            text.append(line)
+    return "\n".join(text) if found else None
+
+
+def resource_problems(name: str, nb) -> list[str]:
+    """Everything wrong with the module's list of resources, one message each."""
+    text = section(nb, RESOURCES_HEADING)
+    if text is None:
+        return [f"{name}.ipynb: no {RESOURCES_HEADING!r} section after {DONE_HEADING!r}"]
+    table = [
+        [cell.strip() for cell in re.split(r"(?<!\\)\|", match.group(1))]
+        for match in map(TABLE_ROW.match, text.splitlines())
+        if match
+    ]
+    at = f"{name}.ipynb {RESOURCES_HEADING!r}"
+    if (
+        len(table) < 3
+        or tuple(table[0]) != RESOURCE_COLUMNS
+        or not all(map(TABLE_SEPARATOR.fullmatch, table[1]))
+    ):
+        return [
+            f"{at}: a markdown table with the columns {' | '.join(RESOURCE_COLUMNS)} and one row per resource"
+        ]
+    problems, total = [], 0
+    for number, row in enumerate(table[2:], 1):
+        where_row = f"{at} row {number}"
+        if len(row) != len(RESOURCE_COLUMNS):
+            problems.append(f"{where_row}: {len(row)} columns instead of {len(RESOURCE_COLUMNS)}")
+            continue
+        title, minutes = row[0], row[2]
+        for column, value in zip(RESOURCE_COLUMNS, row):
+            if not value and column != "Minutes":
+                problems.append(f"{where_row}: column {column!r} is empty")
+        if re.fullmatch(r"[1-9][0-9]*", minutes):
+            total += int(minutes)
+        else:
+            problems.append(f"{where_row}: minutes {minutes!r} is not a positive whole number")
+        problems += [
+            f"{where_row}: link {url!r} is not an https:// address"
+            for url in LINK_TARGET.findall(title)
+            if not url.startswith("https://")
+        ]
+    low, high = STUDY_MINUTES
+    if not low <= total <= high:
+        problems.append(f"{at}: {total} minutes in all; about 90 minutes of self-study means {low}-{high}")
+    if TOTAL_LINE.findall(text) != [str(total)]:
+        problems.append(
+            f"{at}: state the sum of the minutes once, under the table: 'Total: {total} minutes.'"
+        )
+    return problems
+
+
+def explore_problems(name: str, nb) -> list[str]:
+    """Everything wrong with the module's optional experiments, one message each."""
+    text = section(nb, EXPLORE_HEADING)
+    if text is None:
+        return [f"{name}.ipynb: no {EXPLORE_HEADING!r} section after {RESOURCES_HEADING!r}"]
+    at = f"{name}.ipynb {EXPLORE_HEADING!r}"
+    items = EXPERIMENT_ITEM.split(text)[1:]
+    low, high = EXPERIMENTS
+    problems = (
+        [] if low <= len(items) <= high else [f"{at}: {len(items)} numbered experiments, {low}-{high} wanted"]
+    )
+    for number, item in enumerate(items, 1):
+        missing = [part for part in EXPERIMENT_PARTS if part not in item]
+        if missing:
+            problems.append(
+                f"{at} experiment {number}: no {', '.join(missing)}; each says what to try, what to observe and why"
+            )
+    return problems
+
+
+def closing_cell_problems(name: str, nb) -> list[str]:
+    """The closing sections are plain markdown: no code, nothing graded."""
+    start = next((index for index, line in headings(nb) if line == RESOURCES_HEADING), len(nb.cells))
+    return [
+        f"{where(name, index, cell)}: the closing sections hold markdown only, no code and no grade cells"
+        for index, cell in enumerate(nb.cells[start:], start)
+        if cell.cell_type != "markdown"
+        or any(cell.metadata.get("nbgrader", {}).get(k) for k in ("grade", "solution"))
+    ]
+
+
+def test_every_module_lists_about_90_minutes_of_resources(assignment):
+    problems = resource_problems(assignment, load(assignment))
+    assert not problems, "\n".join(problems)
+
+
+def test_every_module_ends_with_experiments_to_explore(assignment):
+    nb = load(assignment)
+    problems = explore_problems(assignment, nb) + closing_cell_problems(assignment, nb)
+    assert not problems, "\n".join(problems)
+
+
+RESOURCES_OK = """## Resources
+
+Study these first.
+
+| Resource | Kind | Minutes | Read it for |
+|---|---|---|---|
+| [A paper](https://example.org/a) (Someone, 2015) | paper | 50 | The idea behind Exercise 1. |
+| A talk | video | 40 | The idea behind Exercise 2. |
+
+Total: 90 minutes."""
+
+EXPLORE_OK = """## Explore further
+
+Optional.
+
+1. **One.** *Try:* a. *Observe:* b. *Why:* c.
+2. **Two.** *Try:* a, continued
+   on the next line. *Observe:* b. *Why:* c.
+3. **Three.** *Try:* a. *Observe:* b. *Why:* c."""
+
+
+def closing_notebook(resources: str = RESOURCES_OK, explore: str = EXPLORE_OK):
+    """The scheme notebook with both closing sections after '## You are done'."""
+    nb = scheme_notebook()
+    nb.cells += [authoring.markdown(resources), authoring.markdown(explore)]
+    return nb
+
+
+def test_the_closing_checks_accept_sections_that_follow_them():
+    nb = closing_notebook()
+    assert resource_problems("m9_demo", nb) == []
+    assert explore_problems("m9_demo", nb) == []
+    assert closing_cell_problems("m9_demo", nb) == []
+
+
+def test_the_resource_check_names_each_broken_row_and_the_total():
+    rows = (
+        "| A talk | video | forty | The idea behind Exercise 2. |\n"
+        "|  | talk | 0 |  |\n"
+        "| [Old](http://example.org/old) | article | 5 | Why. | extra |\n"
+        "| [Plain](http://example.org/plain) |  | 15 | Why. |"
+    )
+    bad = RESOURCES_OK.replace("| A talk | video | 40 | The idea behind Exercise 2. |", rows)
+    problems = resource_problems("m9_demo", closing_notebook(resources=bad))
+    at = "m9_demo.ipynb '## Resources'"
+    assert problems == [
+        f"{at} row 2: minutes 'forty' is not a positive whole number",
+        f"{at} row 3: column 'Resource' is empty",
+        f"{at} row 3: column 'Read it for' is empty",
+        f"{at} row 3: minutes '0' is not a positive whole number",
+        f"{at} row 4: 5 columns instead of 4",
+        f"{at} row 5: column 'Kind' is empty",
+        f"{at} row 5: link 'http://example.org/plain' is not an https:// address",
+        f"{at}: 65 minutes in all; about 90 minutes of self-study means 80-100",
+        f"{at}: state the sum of the minutes once, under the table: 'Total: 65 minutes.'",
+    ]
+    no_table = resource_problems(
+        "m9_demo", closing_notebook(resources="## Resources\n\n- A paper, 90 minutes")
+    )
+    assert no_table == [
+        f"{at}: a markdown table with the columns Resource | Kind | Minutes | Read it for and one row per resource"
+    ]
+
+
+def test_the_explore_check_counts_the_experiments_and_their_parts():
+    two = EXPLORE_OK.replace("3. **Three.** *Try:* a. *Observe:* b. *Why:* c.", "").replace(
+        "*Observe:* b. *Why:* c.\n2", "*Why:* c.\n2"
+    )
+    problems = explore_problems("m9_demo", closing_notebook(explore=two))
+    at = "m9_demo.ipynb '## Explore further'"
+    assert problems == [
+        f"{at}: 2 numbered experiments, 3-5 wanted",
+        f"{at} experiment 1: no *Observe:*; each says what to try, what to observe and why",
+    ]
+
+
+def test_the_closing_checks_want_both_sections_in_markdown_only():
+    nb = scheme_notebook()
+    assert resource_problems("m9_demo", nb) == [
+        "m9_demo.ipynb: no '## Resources' section after '## You are done'"
+    ]
+    assert explore_problems("m9_demo", nb) == [
+        "m9_demo.ipynb: no '## Explore further' section after '## Resources'"
+    ]
+    with_code = closing_notebook()
+    with_code.cells.insert(-1, authoring.code("print('an experiment')"))
+    with_code.cells.append(authoring.test("test_extra", '"""T."""\nassert x', points=1, goal="LG1"))
+    index = len(with_code.cells) - 3
+    assert closing_cell_problems("m9_demo", with_code) == [
+        f"m9_demo.ipynb cell {index}: the closing sections hold markdown only, no code and no grade cells",
+        f"m9_demo.ipynb cell {index + 2} (test_extra): the closing sections hold markdown only, no code and no grade cells",
+    ]
 
 
 # ------------------------------------------------------------------ rubric robustness
