@@ -42,10 +42,15 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # A student who deletes a test cell still gets it run: nbgrader adds it back.
 c.OverwriteCells.add_missing_cells = True
 
-# Feedback never shows hidden test code: hidden tests are cleared, and the
-# tracebacks of failing tests are reduced to the assert's message (the hint).
+# The release keeps a theory question's call (the widget the student answers with) and
+# drops its solution lines without the stub above. Feedback never shows hidden test
+# code: hidden tests are cleared, and the tracebacks of failing tests are reduced to
+# the assert's message (the hint).
 try:
     from mlops_course.grading.feedback import FEEDBACK_PREPROCESSORS
+    from mlops_course.grading.release_steps import RELEASE_PREPROCESSORS
+
+    c.GenerateAssignment.preprocessors = RELEASE_PREPROCESSORS
 except ImportError:  # nbgrader used without the course package installed
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
     from nbgrader.preprocessors import ClearHiddenTests, GetGrades

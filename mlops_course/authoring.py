@@ -15,6 +15,13 @@ import nbformat
 
 from mlops_course.settings import LEARNING_GOALS
 
+# The kinds of theory question (mlops_course.labs.quiz draws and scores them). A
+# question's answer cell and test cell both name their kind in
+# ``metadata.mlops_course.question``: the release keeps the question's call and drops
+# only its solution lines, and the self-check knows that the visible part of its test
+# checks the format only.
+QUESTION_KINDS = ("single", "multiple", "matching", "ordering", "number")
+
 
 def _source(text: str) -> str:
     return textwrap.dedent(text).strip("\n")
@@ -69,6 +76,38 @@ def answer(grade_id: str, text: str) -> nbformat.NotebookNode:
     """An auto-graded answer cell; code between BEGIN/END SOLUTION is stubbed in the release."""
     cell = nbformat.v4.new_code_cell(_source(text))
     cell.metadata["nbgrader"] = _nbgrader(grade_id, grade=False, solution=True, locked=False)
+    return cell
+
+
+def question_kind(cell) -> str | None:
+    """The kind of question a cell answers or tests (``metadata.mlops_course.question``),
+    or None for any other cell."""
+    return cell.get("metadata", {}).get("mlops_course", {}).get("question")
+
+
+def _question_meta(kind: str) -> dict:
+    if kind not in QUESTION_KINDS:
+        raise ValueError(f"unknown question kind {kind!r}; use one of {QUESTION_KINDS}")
+    return {"question": kind}
+
+
+def question(grade_id: str, text: str, *, kind: str) -> nbformat.NotebookNode:
+    """A theory question's answer cell: ``q_x = quiz.<kind>("q_x", ...)``, then the
+    model answer between BEGIN/END SOLUTION. The release keeps the call (the widget the
+    student answers with) and drops the solution lines without a stub."""
+    cell = answer(grade_id, text)
+    cell.metadata["mlops_course"] = _question_meta(kind)
+    return cell
+
+
+def question_test(
+    grade_id: str, text: str, *, points: float, goal: str, kind: str, criterion: str | None = None
+) -> nbformat.NotebookNode:
+    """A theory question's test: ``quiz.check(...)`` (the format, visible), then
+    ``quiz.score(...)`` with the key between BEGIN/END HIDDEN TESTS. The self-check
+    reports its visible part as "format OK", never as points earned."""
+    cell = test(grade_id, text, points=points, goal=goal, criterion=criterion)
+    cell.metadata["mlops_course"].update(_question_meta(kind))
     return cell
 
 
