@@ -46,11 +46,19 @@ c.OverwriteCells.add_missing_cells = True
 # drops its solution lines without the stub above. Feedback never shows hidden test
 # code: hidden tests are cleared, and the tracebacks of failing tests are reduced to
 # the assert's message (the hint).
+# Its page labels every entry with the question or exercise title and says when the
+# total is provisional (an open answer awaiting the lecturer).
 try:
-    from mlops_course.grading.feedback import FEEDBACK_PREPROCESSORS
+    from mlops_course.grading import feedback
     from mlops_course.grading.release_steps import RELEASE_PREPROCESSORS
 
     c.GenerateAssignment.preprocessors = RELEASE_PREPROCESSORS
+    FEEDBACK_PREPROCESSORS = feedback.FEEDBACK_PREPROCESSORS
+    c.HTMLExporter.template_file = feedback.FEEDBACK_TEMPLATE_FILE
+    c.HTMLExporter.extra_template_basedirs = [
+        str(feedback.FEEDBACK_TEMPLATE_DIR),
+        feedback.nbgrader_template_dir(),
+    ]
 except ImportError:  # nbgrader used without the course package installed
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
     from nbgrader.preprocessors import ClearHiddenTests, GetGrades

@@ -8,6 +8,8 @@ goal it assesses under ``metadata.mlops_course.learning_goal`` (see docs/authori
 
 from __future__ import annotations
 
+import ast
+import re
 import textwrap
 from pathlib import Path
 
@@ -133,6 +135,33 @@ def open_question(
     cell.metadata["nbgrader"] = _nbgrader(grade_id, grade=True, solution=True, locked=False, points=points)
     cell.metadata["mlops_course"] = _goal(goal, criterion)
     return cell
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0].strip() if text.strip() else ""
+
+
+def grade_cell_titles(nb) -> dict[str, str]:
+    """What students call each grade cell, by grade id: a test's one-line docstring
+    ("Q1: the small box in an ML system.", "Exercise 2: ..."), and for an open question
+    the bold lead of the question's own markdown cell before it ("Q10 (open question,
+    graded by your lecturer)."), else "open question"."""
+    titles, previous_text = {}, ""
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        source = cell.source if isinstance(cell.source, str) else "".join(cell.source)
+        if meta.get("grade") and cell.cell_type == "code" and not meta.get("solution"):
+            try:
+                doc = ast.get_docstring(ast.parse(source)) or ""
+            except SyntaxError:
+                doc = ""
+            titles[meta["grade_id"]] = _first_line(doc) or meta["grade_id"]
+        elif meta.get("grade"):
+            lead = re.search(r"\*\*(.+?)\*\*", previous_text, re.S)
+            titles[meta["grade_id"]] = " ".join(lead.group(1).split()) if lead else "open question"
+        if cell.cell_type == "markdown" and not meta:
+            previous_text = source
+    return titles
 
 
 def notebook(cells: list, *, requires: list[str] | None = None) -> nbformat.NotebookNode:
