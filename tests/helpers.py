@@ -143,3 +143,19 @@ def replace_cells(nb, replacements: dict[str, str]):
     if missing:
         raise KeyError(f"no cell with grade id {sorted(missing)}")
     return nb
+
+
+def append_to_cells(nb, additions: dict[str, str]):
+    """A copy of ``nb`` with code added at the end of the cells named by grade id: e.g.
+    after a theory question's ``quiz`` call, which must stay for its test to score it."""
+    nb = nbformat.reads(nbformat.writes(nb), as_version=4)
+    found = set()
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in additions:
+            cell.source = cell.source.rstrip("\n") + "\n" + additions[grade_id]
+            found.add(grade_id)
+    missing = set(additions) - found
+    if missing:
+        raise KeyError(f"no cell with grade id {sorted(missing)}")
+    return nb

@@ -4,8 +4,9 @@ guesses (or picks every option, or none) does not get.
 single     the key option: all; anything else: nothing
 multiple   (right options ticked / right options) - (wrong options ticked / wrong options),
            at least 0: ticking all, or none, earns nothing
-matching   items matched right, minus what a random choice per item would get on
-           average (items / options), over the items left: max(0, (c - c0) / (n - c0))
+matching   items matched right, minus those one option given to every item gets
+           (the most items the key gives one option), over the items left:
+           max(0, (c - c0) / (n - c0)); matching every item with one letter earns nothing
 ordering   Kendall's tau of the student's order against the key, at least 0: pairs of
            steps in the right order minus pairs in the wrong order, over all pairs
 number     within the tolerance of the key: all; else nothing
@@ -14,6 +15,7 @@ The explanation shown with a score says how much was right, never which option i
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -45,8 +47,10 @@ def check_key(question: Question, key, tolerance: float = 0.0):
         raise QuestionError(
             f"{question.name}: a multiple-choice key needs at least one right and one wrong option"
         )
-    if question.kind == MATCHING and len(question.options) < len(question.items):
-        raise QuestionError(f"{question.name}: give at least as many options as items to match")
+    if question.kind == MATCHING and max(Counter(canonical.values()).values()) == len(canonical):
+        raise QuestionError(
+            f"{question.name}: a matching key that gives every item one option scores nothing"
+        )
     if tolerance < 0:
         raise QuestionError(f"{question.name}: the tolerance cannot be negative")
     return canonical
@@ -68,8 +72,8 @@ def mark(question: Question, answer, key, tolerance: float = 0.0) -> Marking:
         return Marking(fraction, " and ".join(part for part in (missing, extra) if part))
     if question.kind == MATCHING:
         items, right = len(key), sum(answer[item] == option for item, option in key.items())
-        chance = items / len(question.options)
-        return Marking(max(0.0, (right - chance) / (items - chance)), f"{right} of {items} matched right")
+        floor = max(Counter(key.values()).values())
+        return Marking(max(0.0, (right - floor) / (items - floor)), f"{right} of {items} matched right")
     if question.kind == ORDERING:
         position = {step: index for index, step in enumerate(answer)}
         pairs = list(combinations(key, 2))  # each pair in the key's order
