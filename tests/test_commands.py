@@ -215,8 +215,8 @@ def test_demo_grades_the_example_class(tmp_path):
     )
     assert out.returncode == 0, out.stderr[-3000:]
     rows = {r["student"]: r for r in csv.DictReader((root / "exports" / "grades.csv").open())}
-    assert float(rows["ada"]["score"]) == 20.0  # all 20 auto-graded points; 3 are graded by hand
-    assert 0 < float(rows["ben"]["score"]) < 20
+    assert float(rows["ada"]["score"]) == 23.0  # all 23 auto-graded points; 3 are graded by hand
+    assert 0 < float(rows["ben"]["score"]) < 23
     assert float(rows["cleo"]["score"]) == 0 and rows["cleo"]["status"] == "graded"
     assert rows["dan"]["status"] == "error" and "not valid JSON" in rows["dan"]["reason"]
     assert rows["eve"]["status"] == "error" and "wrong file name" in rows["eve"]["reason"]

@@ -8,7 +8,7 @@ import re
 
 import nbformat
 import pytest
-from helpers import ASSIGNMENTS, REPO
+from helpers import ASSIGNMENTS, QUIZ_MODULES, REPO
 
 from mlops_course import authoring
 from mlops_course.labs.quiz.definitions import read_keys, read_questions
@@ -429,9 +429,7 @@ def test_the_heading_check_wants_the_closing_heading_last():
 # The style of docs/authoring.md, "Theory questions": every theory answer asks its
 # question with mlops_course.labs.quiz (authoring.question), its test checks the format
 # in view and scores against a key in its hidden part, for the points of the cell, and
-# at least two questions are computed from the student's SEED or work. Modules move
-# onto the helper one by one (issue 14): add each here when it does.
-QUIZ_MODULES = ["m0_setup"]
+# at least two questions are computed from the student's SEED or work.
 CHECK = re.compile(r'^quiz\.check\("(q_\w+)", (q_\w+)\)$', re.M)
 
 

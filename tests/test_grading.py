@@ -100,7 +100,7 @@ def test_unreadable_submissions_are_errors_with_a_reason(class_results, student,
     result = class_results[student]
     assert result.status == "error"
     assert words in result.reason
-    assert result.score == 0 and result.max_score == 23
+    assert result.score == 0 and result.max_score == 26
 
 
 def test_an_endless_loop_hits_the_cell_timeout_and_the_rest_is_graded(class_results):

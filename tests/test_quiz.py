@@ -10,7 +10,7 @@ import json
 
 import nbformat
 import pytest
-from helpers import REPO, ensure_released, put_submission
+from helpers import QUIZ_MODULES, REPO, ensure_released, put_submission
 
 from mlops_course.authoring import question, question_kind
 from mlops_course.grading.pipeline import Options, grade
@@ -29,7 +29,6 @@ from mlops_course.reporting.guessing import (
 )
 from mlops_course.settings import ANSWERS_FILE
 
-QUIZ_MODULES = ["m0_setup"]  # as in test_contract.py: the modules on the helper
 OPTIONS = {"alpha": "first", "beta": "second, the longest of all", "gamma": "third", "delta": "fourth"}
 
 

@@ -21,6 +21,7 @@ FORMAT_ONLY = "format OK; correctness is checked when your lecturer grades"
 
 
 def _question(name: str) -> Question:
+    __tracebackhide__ = True  # IPython shows the student's line and the hint, not this frame
     try:
         return asked[name]
     except KeyError:
@@ -32,6 +33,7 @@ def _question(name: str) -> Question:
 def check(name: str, answer) -> None:
     """Fail with a hint unless ``answer`` is a well-formed answer to question ``name``;
     it says nothing about whether it is right."""
+    __tracebackhide__ = True
     _question(name).normalise(answer)
     if os.environ.get("NBGRADER_EXECUTION") != "autograde":
         print(f"{name}: {FORMAT_ONLY}")
@@ -40,6 +42,7 @@ def check(name: str, answer) -> None:
 def score(name: str, answer, key, *, points: float, hint: str, tolerance: float = 0.0) -> float:
     """The points ``answer`` earns against ``key`` (see ``scoring``); prints how much was
     right and, unless all of it, the hint (which points to the reading, not the key)."""
+    __tracebackhide__ = True
     question = _question(name)
     canonical_key = check_key(question, key, tolerance)
     marking = mark(question, question.normalise(answer), canonical_key, tolerance)

@@ -73,6 +73,7 @@ class Question:
     def normalise(self, answer):
         """The answer in its canonical form (str, frozenset, dict, tuple or number), or
         AnswerFormatError with a hint when it is missing or malformed."""
+        __tracebackhide__ = True  # IPython shows the student's line and the hint, not these frames
         if answer is None:
             raise AnswerFormatError(self.not_answered())
         return getattr(self, f"_normalise_{self.kind}")(answer)
@@ -93,6 +94,7 @@ class Question:
         return sorted(str(i) for i in ids if i not in self.options)
 
     def _normalise_single(self, answer):
+        __tracebackhide__ = True
         if not isinstance(answer, str) or answer not in self.options:
             raise AnswerFormatError(
                 f"{self.name} must be one option id of {sorted(self.options)}, not {answer!r} "
@@ -101,6 +103,7 @@ class Question:
         return answer
 
     def _normalise_multiple(self, answer):
+        __tracebackhide__ = True
         if isinstance(answer, str) or not isinstance(answer, set | frozenset | list | tuple):
             raise AnswerFormatError(
                 f"{self.name} must be a set of option ids, e.g. {{'{next(iter(self.options))}'}}"
@@ -111,6 +114,7 @@ class Question:
         return frozenset(answer)
 
     def _normalise_matching(self, answer):
+        __tracebackhide__ = True
         if not isinstance(answer, dict):
             raise AnswerFormatError(f"{self.name} must be a dict from item id to option id")
         extra = sorted(str(k) for k in answer if k not in self.items)
@@ -125,6 +129,7 @@ class Question:
         return dict(answer)
 
     def _normalise_ordering(self, answer):
+        __tracebackhide__ = True
         if isinstance(answer, str) or not isinstance(answer, list | tuple):
             raise AnswerFormatError(f"{self.name} must be the list of all step ids, in your order")
         if sorted(answer) != sorted(self.options):
@@ -132,6 +137,7 @@ class Question:
         return tuple(answer)
 
     def _normalise_number(self, answer):
+        __tracebackhide__ = True
         if isinstance(answer, bool) or not isinstance(answer, int | float) or not math.isfinite(answer):
             raise AnswerFormatError(f"{self.name} must be a number, not {answer!r}")
         if self.integer and answer != int(answer):

@@ -40,8 +40,10 @@ def describe(question: Question, answer, student: str | None = None) -> str:
         if question.kind == SINGLE:
             return f"{_letter_of(question, answer, student)}) {question.options[answer]}"
         if question.kind == MULTIPLE:
-            letters = sorted(_letter_of(question, option, student) for option in answer)
-            return ", ".join(letters) if letters else "none ticked"
+            ticked = sorted(
+                (_letter_of(question, option, student), question.options[option]) for option in answer
+            )
+            return "; ".join(f"{letter}) {text}" for letter, text in ticked) if ticked else "none ticked"
         if question.kind == MATCHING:
             return "; ".join(
                 f"{question.items[item]} -> {_letter_of(question, option, student)}"
