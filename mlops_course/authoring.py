@@ -17,12 +17,11 @@ import nbformat
 
 from mlops_course.settings import LEARNING_GOALS
 
-# The kinds of theory question (mlops_course.labs.quiz draws and scores them). A
-# question's answer cell and test cell both name their kind in
-# ``metadata.mlops_course.question``: the release keeps the question's call and drops
-# only its solution lines, and the self-check knows that the visible part of its test
-# checks the format only.
-QUESTION_KINDS = ("single", "multiple", "matching", "ordering", "number")
+# A theory question's answer cell and test cell both name the question's kind
+# (mlops_course.labs.quiz.questions.QUESTION_KINDS) in ``metadata.mlops_course.question``:
+# the release keeps the question's call and drops only its solution lines, and the
+# self-check knows that the visible part of its test checks the format only.
+QUESTION_KEY = "question"
 
 
 def _source(text: str) -> str:
@@ -84,13 +83,7 @@ def answer(grade_id: str, text: str) -> nbformat.NotebookNode:
 def question_kind(cell) -> str | None:
     """The kind of question a cell answers or tests (``metadata.mlops_course.question``),
     or None for any other cell."""
-    return cell.get("metadata", {}).get("mlops_course", {}).get("question")
-
-
-def _question_meta(kind: str) -> dict:
-    if kind not in QUESTION_KINDS:
-        raise ValueError(f"unknown question kind {kind!r}; use one of {QUESTION_KINDS}")
-    return {"question": kind}
+    return cell.get("metadata", {}).get("mlops_course", {}).get(QUESTION_KEY)
 
 
 def question(grade_id: str, text: str, *, kind: str) -> nbformat.NotebookNode:
@@ -98,7 +91,7 @@ def question(grade_id: str, text: str, *, kind: str) -> nbformat.NotebookNode:
     model answer between BEGIN/END SOLUTION. The release keeps the call (the widget the
     student answers with) and drops the solution lines without a stub."""
     cell = answer(grade_id, text)
-    cell.metadata["mlops_course"] = _question_meta(kind)
+    cell.metadata["mlops_course"] = {QUESTION_KEY: kind}
     return cell
 
 
@@ -109,7 +102,7 @@ def question_test(
     ``quiz.score(...)`` with the key between BEGIN/END HIDDEN TESTS. The self-check
     reports its visible part as "format OK", never as points earned."""
     cell = test(grade_id, text, points=points, goal=goal, criterion=criterion)
-    cell.metadata["mlops_course"].update(_question_meta(kind))
+    cell.metadata["mlops_course"][QUESTION_KEY] = kind
     return cell
 
 

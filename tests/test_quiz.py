@@ -7,6 +7,8 @@ points on average (computed from the keys, and cross-checked through the pipelin
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import nbformat
 import pytest
@@ -268,3 +270,19 @@ def test_the_pipeline_scores_guesses_as_expected(course):
     for result in results:
         graded = {name: result.cells[f"test_{name}"]["score"] for name in theory.questions}
         assert graded == pytest.approx(students[result.student]), result.student
+
+
+def test_asking_a_question_imports_little():
+    """The first cell of every module imports the helper; when grading under a short
+    cell timeout it must not pull in nbformat or the widgets."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, mlops_course.labs.quiz; print(sorted({'nbformat', 'ipywidgets'} & set(sys.modules)))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == "[]"

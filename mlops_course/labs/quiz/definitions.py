@@ -8,9 +8,9 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from mlops_course.authoring import QUESTION_KINDS, question_kind
+from mlops_course.authoring import question_kind
 from mlops_course.labs.quiz.ask import define
-from mlops_course.labs.quiz.questions import Question, QuestionError
+from mlops_course.labs.quiz.questions import QUESTION_KINDS, Question, QuestionError
 
 
 @dataclass(frozen=True)
