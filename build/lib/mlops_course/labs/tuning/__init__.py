@@ -1,1 +1,0 @@
-"""m6_tuning: Optuna studies on SQLite, compute curves, workers sharing a study."""
