@@ -30,6 +30,21 @@ def test_source_scores_full_marks(assignment, graded_source):
     assert graded.auto_max > 0
 
 
+def test_every_cell_of_the_model_answer_runs_without_error(assignment, graded_source):
+    """Given cells too: what nbval checks, read from the grader's execution."""
+    import nbformat
+
+    executed = nbformat.read(str(graded_source(assignment).executed), as_version=4)
+    failing = [
+        (index + 1, output.get("ename"), output.get("evalue", "")[:200])
+        for index, cell in enumerate(executed.cells)
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "error"
+    ]
+    assert not failing, f"cells of the model answer fail when graded: {failing}"
+
+
 def test_release_scores_zero_without_crashing(assignment, graded_release):
     graded = graded_release(assignment)
     assert graded.result.status == "graded", f"the grader failed on the blank release: {graded.result.reason}"
@@ -37,7 +52,14 @@ def test_release_scores_zero_without_crashing(assignment, graded_release):
     assert not earned, f"the blank release earns points in {earned}: those tests pass without an answer"
 
 
-def test_nbgrader_validate_source(assignment):
+# nbgrader's own Validate (what a student presses) on one module: for every module the
+# graded source (full marks) and the graded release (zero) prove the same at the grader,
+# and executing each notebook a third and fourth time would double the suite's time.
+VALIDATED = "m0_setup"
+
+
+def test_nbgrader_validate_source():
+    assignment = VALIDATED
     out = subprocess.run(
         NBGRADER + ["validate", f"source/{assignment}/{assignment}.ipynb"],
         cwd=REPO,
@@ -50,7 +72,8 @@ def test_nbgrader_validate_source(assignment):
     )
 
 
-def test_nbgrader_validate_invert_release(assignment):
+def test_nbgrader_validate_invert_release():
+    assignment = VALIDATED
     out = subprocess.run(
         NBGRADER + ["validate", "--invert", f"release/{assignment}/{assignment}.ipynb"],
         cwd=REPO,

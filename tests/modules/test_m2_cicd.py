@@ -491,7 +491,7 @@ def test_typical_mistakes_lose_the_right_points(grade_variant):
     clean checkout. Each loses its own cell's points only."""
     require(bool(shutil.which("git")), "git is not installed")
     needs_actionlint()
-    workflow = _source_answer("ci_workflow")
+    workflow = _source_answer("workflow")
     wrong = (
         workflow.replace("    needs: lint\n", "", 1)
         .replace("    if: startsWith(github.ref, 'refs/tags/v')\n", "", 1)
@@ -504,9 +504,7 @@ def test_typical_mistakes_lose_the_right_points(grade_variant):
     runner = _source_answer("run_job_locally").replace(
         "checkout = local_runner.clean_checkout(repo_dir)", "checkout = repo_dir"
     )
-    result = grade_variant(
-        ASSIGNMENT, {"ci_workflow": wrong, "quality_gate": gate, "run_job_locally": runner}
-    )
+    result = grade_variant(ASSIGNMENT, {"workflow": wrong, "quality_gate": gate, "run_job_locally": runner})
     s, m = result.scores, result.max_scores
     for lost in (
         "test_workflow_jobs",
@@ -531,9 +529,9 @@ def test_typical_mistakes_lose_the_right_points(grade_variant):
 def test_invalid_yaml_loses_every_workflow_point_only(grade_variant):
     """A tab in the workflow: every workflow cell scores 0, the other exercises keep theirs."""
     needs_actionlint()
-    workflow = _source_answer("ci_workflow").replace("  lint:\n    runs-on", "  lint:\n\truns-on", 1)
+    workflow = _source_answer("workflow").replace("  lint:\n    runs-on", "  lint:\n\truns-on", 1)
     dependabot = _source_answer("dependabot_config").replace("interval: weekly", "interval: daily", 1)
-    result = grade_variant(ASSIGNMENT, {"ci_workflow": workflow, "dependabot_config": dependabot})
+    result = grade_variant(ASSIGNMENT, {"workflow": workflow, "dependabot_config": dependabot})
     s, m = result.scores, result.max_scores
     assert all(s[t] == 0 for t in WORKFLOW_TESTS), s
     assert s["test_dependabot"] == 0
