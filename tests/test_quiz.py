@@ -286,3 +286,25 @@ def test_asking_a_question_imports_little():
         check=True,
     )
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "kind, args, saved",
+    [
+        ("single", (OPTIONS,), "b"),
+        ("matching", ({"x": "X", "y": "Y"}, OPTIONS), {"x": "alpha", "y": "nope"}),
+        ("ordering", (OPTIONS,), ["alpha"]),
+        ("number", (), "seven"),
+    ],
+)
+def test_a_malformed_saved_answer_shows_an_empty_widget_and_fails_its_check(
+    tmp_path, monkeypatch, kind, args, saved
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    store.save_answer("q_saved", saved, tmp_path)
+    kwargs = {"low": 0, "high": 9} if kind == "number" else {}
+    answer = getattr(quiz, kind)("q_saved", *args, **kwargs)
+    assert answer == saved  # kept as it is, so the check can say what is wrong
+    with pytest.raises(AssertionError):
+        quiz.check("q_saved", answer)

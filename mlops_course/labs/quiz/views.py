@@ -99,10 +99,34 @@ class QuestionView:
         return bundle
 
 
+def _displayable(question: Question, answer):
+    """What of a saved answer the widget can show (a saved answer may be malformed, or
+    a matching half done): the rest is dropped from the view, not from the file."""
+    if question.kind == SINGLE:
+        return answer if isinstance(answer, str) and answer in question.options else None
+    if question.kind == MULTIPLE:
+        return (
+            {o for o in answer if o in question.options} if isinstance(answer, set | list | tuple) else None
+        )
+    if question.kind == MATCHING:
+        if not isinstance(answer, dict):
+            return None
+        return {item: o for item, o in answer.items() if item in question.items and o in question.options}
+    if question.kind == ORDERING:
+        return (
+            list(answer)
+            if isinstance(answer, list | tuple) and sorted(answer) == sorted(question.options)
+            else None
+        )
+    return answer if isinstance(answer, int | float) and not isinstance(answer, bool) else None
+
+
 def widget_view(question: Question, answer, save: Callable[[object], str]):
     """An ipywidgets view of the question; every change is handed to ``save``, which
     stores it and returns the status line to show."""
     import ipywidgets as w
+
+    answer = _displayable(question, answer)
 
     auto = w.Layout(width="auto")
     status = w.HTML(status_line(question, answer))
