@@ -7,6 +7,7 @@ points on average (computed from the keys, and cross-checked through the pipelin
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -15,7 +16,11 @@ import pytest
 from helpers import QUIZ_MODULES, REPO, ensure_released, put_submission
 
 from mlops_course.authoring import question, question_kind
+from mlops_course.course import Course
+from mlops_course.errors import ReleaseError
+from mlops_course.grading.leakcheck import find_leaks
 from mlops_course.grading.pipeline import Options, grade
+from mlops_course.grading.release import release
 from mlops_course.grading.release_steps import ClearSolutionsKeepQuestions
 from mlops_course.labs import quiz
 from mlops_course.labs.quiz import ask, identity, store, views
@@ -308,3 +313,18 @@ def test_a_malformed_saved_answer_shows_an_empty_widget_and_fails_its_check(
     assert answer == saved  # kept as it is, so the check can say what is wrong
     with pytest.raises(AssertionError):
         quiz.check("q_saved", answer)
+
+
+def test_answers_clicked_in_the_source_are_never_released(tmp_path):
+    """They would reach every student, and overwrite their answers when grading."""
+    shutil.copy(REPO / "nbgrader_config.py", tmp_path)
+    shutil.copytree(REPO / "source" / "m0_setup", tmp_path / "source" / "m0_setup")
+    store.save_answer("q_small_box", "ml_code", tmp_path / "source" / "m0_setup")
+    with pytest.raises(ReleaseError, match="holds answers saved by the question widgets"):
+        release(Course(tmp_path), ["m0_setup"])
+    released = tmp_path / "release"
+    shutil.copytree(REPO / "release" / "m0_setup", released)
+    store.save_answer("q_small_box", "ml_code", released)
+    assert find_leaks(REPO / "source" / "m0_setup" / "m0_setup.ipynb", released) == [
+        f"{ANSWERS_FILE}: answers saved by question widgets; a release starts unanswered"
+    ]
