@@ -15,7 +15,7 @@ help:
 	@echo "make test       set up .venv and run the whole test suite (lint first)"
 	@echo "make test-fast  the quick tests only (a few minutes)"
 	@echo "make lint       ruff: lint and format check"
-	@echo "make lab        JupyterLab with the course and nbgrader's extensions (students)"
+	@echo "make lab        JupyterLab for a student on a laptop: open release/<module>/, Validate, check"
 	@echo "make release    regenerate release/ from source/ (then commit it)"
 	@echo "make docs       regenerate docs/reference.md (commands, environment variables) from the code"
 	@echo "make benchmark  grading speed: mlops-course grade vs plain nbgrader autograde"
@@ -54,8 +54,10 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# A laptop has no nbgrader exchange: no Assignments tab, no instructor tools; its own
+# Jupyter settings in $(MLOPS_COURSE_CACHE)/lab (mlops_course/student/lab.py).
 lab: venv
-	$(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=$(CURDIR)
+	$(BIN)/python -m mlops_course.student.lab
 
 release: venv
 	$(BIN)/mlops-course release

@@ -43,14 +43,40 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # A student who deletes a test cell still gets it run: nbgrader adds it back.
 c.OverwriteCells.add_missing_cells = True
 
-# Feedback never shows hidden test code: hidden tests are cleared, and the
-# tracebacks of failing tests are reduced to the assert's message (the hint).
-# Named, not imported: every command reads this file, and importing the
-# preprocessors (nbconvert) costs about a second that only `feedback` needs.
-c.GenerateFeedback.preprocessors = [
-    "nbgrader.preprocessors.GetGrades",
-    "nbgrader.preprocessors.ClearHiddenTests",
-    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
-]
-if importlib.util.find_spec("mlops_course") is not None:  # else nbgrader runs without the course package
-    c.GenerateFeedback.preprocessors.insert(2, "mlops_course.grading.feedback.ReduceTracebacks")
+# The course's own steps, named rather than imported: every command reads this file,
+# and importing them (nbgrader's preprocessors, nbconvert) costs about a second that only
+# release and feedback need. The release keeps a theory question's call (the widget the
+# student answers with) and drops its solution lines without the stub above. Feedback
+# never shows hidden test code: hidden tests are cleared, and the tracebacks of failing
+# tests are reduced to the assert's message (the hint); its page labels every entry with
+# the question or exercise title and says when the total is provisional (an open answer
+# awaiting the lecturer). tests/test_packaging.py keeps these names in step with the code.
+_course = importlib.util.find_spec("mlops_course")
+if _course is not None:  # else nbgrader runs without the course package, with its defaults
+    c.GenerateAssignment.preprocessors = [
+        "nbgrader.preprocessors.IncludeHeaderFooter",
+        "nbgrader.preprocessors.InstantiateTests",
+        "nbgrader.preprocessors.LockCells",
+        "mlops_course.grading.release_steps.ClearSolutionsKeepQuestions",
+        "nbgrader.preprocessors.ClearOutput",
+        "nbgrader.preprocessors.CheckCellMetadata",
+        "nbgrader.preprocessors.ComputeChecksums",
+        "nbgrader.preprocessors.SaveCells",
+        "nbgrader.preprocessors.ClearHiddenTests",
+        "nbgrader.preprocessors.ClearMarkScheme",
+        "nbgrader.preprocessors.ComputeChecksums",
+        "nbgrader.preprocessors.CheckCellMetadata",
+    ]
+    c.GenerateFeedback.preprocessors = [
+        "mlops_course.grading.feedback.GetGradesAndState",
+        "mlops_course.grading.feedback.LabelGradeCells",
+        "nbgrader.preprocessors.ClearHiddenTests",
+        "mlops_course.grading.feedback.ReduceTracebacks",
+        "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    ]
+    _nbgrader = importlib.util.find_spec("nbgrader").submodule_search_locations[0]
+    c.HTMLExporter.template_file = "course_feedback.html.j2"
+    c.HTMLExporter.extra_template_basedirs = [
+        os.path.join(_course.submodule_search_locations[0], "data", "templates"),
+        os.path.join(_nbgrader, "server_extensions", "formgrader", "templates"),
+    ]

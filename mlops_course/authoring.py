@@ -8,12 +8,20 @@ goal it assesses under ``metadata.mlops_course.learning_goal`` (see docs/authori
 
 from __future__ import annotations
 
+import ast
+import re
 import textwrap
 from pathlib import Path
 
 import nbformat
 
 from mlops_course.settings import LEARNING_GOALS
+
+# A theory question's answer cell and test cell both name the question's kind
+# (mlops_course.labs.quiz.questions.QUESTION_KINDS) in ``metadata.mlops_course.question``:
+# the release keeps the question's call and drops only its solution lines, and the
+# self-check knows that the visible part of its test checks the format only.
+QUESTION_KEY = "question"
 
 
 def _source(text: str) -> str:
@@ -72,6 +80,32 @@ def answer(grade_id: str, text: str) -> nbformat.NotebookNode:
     return cell
 
 
+def question_kind(cell) -> str | None:
+    """The kind of question a cell answers or tests (``metadata.mlops_course.question``),
+    or None for any other cell."""
+    return cell.get("metadata", {}).get("mlops_course", {}).get(QUESTION_KEY)
+
+
+def question(grade_id: str, text: str, *, kind: str) -> nbformat.NotebookNode:
+    """A theory question's answer cell: ``q_x = quiz.<kind>("q_x", ...)``, then the
+    model answer between BEGIN/END SOLUTION. The release keeps the call (the widget the
+    student answers with) and drops the solution lines without a stub."""
+    cell = answer(grade_id, text)
+    cell.metadata["mlops_course"] = {QUESTION_KEY: kind}
+    return cell
+
+
+def question_test(
+    grade_id: str, text: str, *, points: float, goal: str, kind: str, criterion: str | None = None
+) -> nbformat.NotebookNode:
+    """A theory question's test: ``quiz.check(...)`` (the format, visible), then
+    ``quiz.score(...)`` with the key between BEGIN/END HIDDEN TESTS. The self-check
+    reports its visible part as "format OK", never as points earned."""
+    cell = test(grade_id, text, points=points, goal=goal, criterion=criterion)
+    cell.metadata["mlops_course"][QUESTION_KEY] = kind
+    return cell
+
+
 def test(
     grade_id: str, text: str, *, points: float, goal: str, criterion: str | None = None
 ) -> nbformat.NotebookNode:
@@ -94,6 +128,33 @@ def open_question(
     cell.metadata["nbgrader"] = _nbgrader(grade_id, grade=True, solution=True, locked=False, points=points)
     cell.metadata["mlops_course"] = _goal(goal, criterion)
     return cell
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0].strip() if text.strip() else ""
+
+
+def grade_cell_titles(nb) -> dict[str, str]:
+    """What students call each grade cell, by grade id: a test's one-line docstring
+    ("Q1: the small box in an ML system.", "Exercise 2: ..."), and for an open question
+    the bold lead of the question's own markdown cell before it ("Q10 (open question,
+    graded by your lecturer)."), else "open question"."""
+    titles, previous_text = {}, ""
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        source = cell.source if isinstance(cell.source, str) else "".join(cell.source)
+        if meta.get("grade") and cell.cell_type == "code" and not meta.get("solution"):
+            try:
+                doc = ast.get_docstring(ast.parse(source)) or ""
+            except SyntaxError:
+                doc = ""
+            titles[meta["grade_id"]] = _first_line(doc) or meta["grade_id"]
+        elif meta.get("grade"):
+            lead = re.search(r"\*\*(.+?)\*\*", previous_text, re.S)
+            titles[meta["grade_id"]] = " ".join(lead.group(1).split()) if lead else "open question"
+        if cell.cell_type == "markdown" and not meta:
+            previous_text = source
+    return titles
 
 
 def notebook(cells: list, *, requires: list[str] | None = None) -> nbformat.NotebookNode:

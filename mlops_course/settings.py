@@ -28,6 +28,11 @@ MODULES = [
     "m7_monitoring",
 ]
 
+# Next to a notebook: the answers its question widgets saved (mlops_course.labs.quiz).
+# Submitted with the notebook and copied into the grader's working folder with the
+# student's other files; the source folder never holds one.
+ANSWERS_FILE = "answers.json"
+
 LEARNING_GOALS = {
     "LG1": "describe CI/CD principles in the context of ML",
     "LG2": "put an ML model into production and monitor it using CI/CD principles",
@@ -105,6 +110,11 @@ ENVIRONMENT = (
         "MLOPS_COURSE_RUN_ID",
         "a random id per notebook run",
         "Names and labels of what a notebook creates; the grader sets one per submission.",
+    ),
+    Variable(
+        "MLOPS_COURSE_STUDENT",
+        "$JUPYTERHUB_USER, else the login name",
+        "Whose notebook runs: the order of a question's options is per student; the grader sets the student id.",
     ),
     Variable(
         "MLOPS_COURSE_DASK_TRANSFER",

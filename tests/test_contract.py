@@ -8,11 +8,14 @@ import re
 
 import nbformat
 import pytest
-from helpers import ASSIGNMENTS, REPO
+from helpers import ASSIGNMENTS, QUIZ_MODULES, REPO
 
 from mlops_course import authoring
+from mlops_course.labs.quiz.definitions import read_keys, read_questions
+from mlops_course.labs.quiz.questions import QuestionError
+from mlops_course.labs.quiz.scoring import check_key
 from mlops_course.reporting.rubric import load_rubric, notebook_goals
-from mlops_course.settings import LEARNING_GOALS, data_file
+from mlops_course.settings import ANSWERS_FILE, LEARNING_GOALS, data_file
 
 
 def load(assignment):
@@ -76,7 +79,9 @@ def test_every_test_cell_has_visible_and_hidden_tests(assignment):
         grade_id = cell.metadata.nbgrader.grade_id
         before_hidden = cell.source.split("### BEGIN HIDDEN TESTS")[0]
         assert "### BEGIN HIDDEN TESTS" in cell.source, f"{assignment}/{grade_id}: no hidden tests"
-        assert "assert" in before_hidden, f"{assignment}/{grade_id}: no visible test before the hidden ones"
+        assert "assert" in before_hidden or "quiz.check(" in before_hidden, (
+            f"{assignment}/{grade_id}: no visible test before the hidden ones"
+        )
 
 
 def test_every_grade_cell_names_a_learning_goal(assignment):
@@ -837,3 +842,179 @@ def test_the_evidence_check_names_the_module_the_criterion_and_the_cells(tmp_pat
     )
     assert by_criterion["LG1"].startswith("m9_demo: technical criterion 'LG1' (learning goal) rests on 1 ")
     assert "open_essay" not in by_criterion["LG1"]  # reporting points never count for a goal
+
+
+# ------------------------------------------------------------------ theory questions
+# The style of docs/authoring.md, "Theory questions": every theory answer asks its
+# question with mlops_course.labs.quiz (authoring.question), its test checks the format
+# in view and scores against a key in its hidden part, for the points of the cell, and
+# at least two questions are computed from the student's SEED or work.
+CHECK = re.compile(r'^quiz\.check\("(q_\w+)", (q_\w+)\)$', re.M)
+
+
+def _visible_and_hidden(source: str) -> tuple[str, str]:
+    visible, _, rest = source.partition("### BEGIN HIDDEN TESTS")
+    return visible, rest.partition("### END HIDDEN TESTS")[0]
+
+
+def _score_calls(hidden: str) -> list[ast.Call]:
+    return [
+        node
+        for node in ast.walk(ast.parse(hidden))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "score"
+        and getattr(node.func.value, "id", None) == "quiz"
+    ]
+
+
+def question_problems(name: str, nb) -> list[str]:
+    """Every theory question that breaks the style, one message each."""
+    try:
+        questions, keys = read_questions(nb), read_keys(nb)
+    except (QuestionError, KeyError, SyntaxError) as exc:
+        return [f"{name}: {exc}"]
+    problems, kinds = [], {}
+    for index, cell in enumerate(nb.cells):
+        grade_id = grade_id_of(cell) if "nbgrader" in cell.metadata else None
+        if not grade_id:
+            continue
+        at, kind = where(name, index, cell), cell_kind(cell)
+        if kind == "answer" and grade_id.startswith("q_"):
+            if not authoring.question_kind(cell):
+                problems.append(
+                    f"{at}: a theory answer asks its question with quiz.<kind> (authoring.question)"
+                )
+            kinds[grade_id] = authoring.question_kind(cell)
+        elif kind == "test" and grade_id.startswith("test_q_"):
+            question = grade_id.removeprefix("test_")
+            if authoring.question_kind(cell) != kinds.get(question):
+                problems.append(
+                    f"{at}: a question's test names the kind of its question (authoring.question_test)"
+                )
+            visible, hidden = _visible_and_hidden(cell.source)
+            if (question, question) not in CHECK.findall(visible):
+                problems.append(
+                    f'{at}: the visible part checks the format: quiz.check("{question}", {question})'
+                )
+            calls = _score_calls(hidden)
+            first = calls[0].args[:2] if calls else []
+            if (
+                len(calls) != 1
+                or [getattr(a, "value", getattr(a, "id", None)) for a in first] != [question] * 2
+            ):
+                problems.append(
+                    f'{at}: the hidden part scores once: quiz.score("{question}", {question}, key, ...)'
+                )
+                continue
+            keywords = {keyword.arg for keyword in calls[0].keywords}
+            if not {"points", "hint"} <= keywords:
+                problems.append(
+                    f"{at}: quiz.score(...) names its points= and a hint= that points to the reading"
+                )
+            key = keys.get(question)
+            if key and key.points != float(cell.metadata.nbgrader.points):
+                problems.append(
+                    f"{at}: quiz.score(..., points={key.points:g}) differs from the cell's {cell.metadata.nbgrader.points} points"
+                )
+            if key and key.key is not None and question in questions:
+                try:
+                    check_key(questions[question], key.key, key.tolerance)
+                except QuestionError as exc:
+                    problems.append(f"{at}: {exc}")
+    computed = [q for q in questions.values() if q.computed]
+    if len(computed) < 2:
+        problems.append(
+            f"{name}: at least two questions computed from the student's SEED or work, not {len(computed)}"
+        )
+    return problems
+
+
+@pytest.fixture(params=QUIZ_MODULES)
+def quiz_assignment(request):
+    return request.param
+
+
+def test_theory_questions_use_the_question_helper(quiz_assignment):
+    problems = question_problems(quiz_assignment, load(quiz_assignment))
+    assert not problems, "\n".join(problems)
+
+
+def test_a_source_folder_holds_no_saved_answers(assignment):
+    assert not (REPO / "source" / assignment / ANSWERS_FILE).exists(), (
+        f"source/{assignment}/{ANSWERS_FILE}: answers clicked in the source notebook; delete it"
+    )
+
+
+def quiz_notebook(*cells):
+    """The scheme notebook with one well-formed question of each kind the checks need."""
+    good = [
+        authoring.question(
+            "q_layers",
+            'q_layers = quiz.single("q_layers", {"one": "1", "two": "2"})\n### BEGIN SOLUTION\nq_layers = "two"\n### END SOLUTION',
+            kind="single",
+        ),
+        authoring.question_test(
+            "test_q_layers",
+            '"""Q1."""\nquiz.check("q_layers", q_layers)\n### BEGIN HIDDEN TESTS\n'
+            'quiz.score("q_layers", q_layers, "two", points=1, hint="see Part 1")\n### END HIDDEN TESTS',
+            points=1,
+            goal="LG1",
+            kind="single",
+        ),
+    ]
+    for number in (1, 2):
+        good += [
+            authoring.question(
+                f"q_count{number}",
+                f'q_count{number} = quiz.number("q_count{number}", low=0, high=9, integer=True, computed=True)',
+                kind="number",
+            ),
+            authoring.question_test(
+                f"test_q_count{number}",
+                f'"""Q."""\nquiz.check("q_count{number}", q_count{number})\n### BEGIN HIDDEN TESTS\n'
+                f'quiz.score("q_count{number}", q_count{number}, SEED % 10, points=1, hint="use SEED")\n### END HIDDEN TESTS',
+                points=1,
+                goal="LG1",
+                kind="number",
+            ),
+        ]
+    nb = scheme_notebook()
+    nb.cells[2:4] = good + list(cells)
+    return nb
+
+
+def test_the_question_checks_accept_a_notebook_that_follows_them():
+    assert question_problems("m9_demo", quiz_notebook()) == []
+
+
+def test_the_question_checks_name_each_mistake():
+    nb = quiz_notebook(
+        authoring.answer("q_plain", 'q_plain = "b"'),
+        authoring.question_test(
+            "test_q_plain",
+            '"""Q."""\nassert q_plain\n### BEGIN HIDDEN TESTS\nassert q_plain == "b", "no"\n### END HIDDEN TESTS',
+            points=1,
+            goal="LG1",
+            kind="single",
+        ),
+        authoring.question("q_all", 'q_all = quiz.multiple("q_all", {"x": "X", "y": "Y"})', kind="multiple"),
+        authoring.question_test(
+            "test_q_all",
+            '"""Q."""\nquiz.check("q_all", q_all)\n### BEGIN HIDDEN TESTS\n'
+            'quiz.score("q_all", q_all, {"x", "y"}, points=2, hint="h")\n### END HIDDEN TESTS',
+            points=1,
+            goal="LG1",
+            kind="multiple",
+        ),
+    )
+    problems = "\n".join(question_problems("m9_demo", nb))
+    assert "(q_plain): a theory answer asks its question with quiz.<kind>" in problems
+    assert "(test_q_plain): a question's test names the kind of its question" in problems
+    assert '(test_q_plain): the visible part checks the format: quiz.check("q_plain", q_plain)' in problems
+    assert '(test_q_plain): the hidden part scores once: quiz.score("q_plain", q_plain, key, ...)' in problems
+    assert "(test_q_all): quiz.score(..., points=2) differs from the cell's 1 points" in problems
+    assert (
+        "(test_q_all): q_all: a multiple-choice key needs at least one right and one wrong option" in problems
+    )
+    assert len(problems.splitlines()) == 6, problems

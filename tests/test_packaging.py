@@ -53,7 +53,7 @@ def test_console_script_runs():
 
 
 def test_the_wheel_carries_the_package_data(tmp_path):
-    """An installed course finds its rubric and the grading Dockerfile without a checkout."""
+    """An installed course finds its rubric, feedback page and grading Dockerfile without a checkout."""
     import shutil
 
     source = tmp_path / "src"  # setuptools writes build/ beside the sources: not in the checkout
@@ -84,5 +84,9 @@ def test_the_wheel_carries_the_package_data(tmp_path):
 
     (wheel,) = tmp_path.glob("mlops_course-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert {"mlops_course/data/rubric.yaml", "mlops_course/grading/execution/sandbox.Dockerfile"} <= names
+    assert {
+        "mlops_course/data/rubric.yaml",
+        "mlops_course/data/templates/feedback/course_feedback.html.j2",
+        "mlops_course/grading/execution/sandbox.Dockerfile",
+    } <= names
     assert not any(name.startswith(("tests/", "source/", "release/")) for name in names)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import REPO, replace_cells, skip_or_fail
+from helpers import REPO, append_to_cells, skip_or_fail
 
 from mlops_course.course import Course
 
@@ -191,7 +191,7 @@ def graded(pg_course):
     release(course, [A])
     good = nbformat.read(str(course.source_notebook(A)), as_version=4)
     put(course, "pg-good", good)
-    put(course, "pg-wrong", replace_cells(good, {"q_cace": "q_cace = 'b'"}))
+    put(course, "pg-wrong", append_to_cells(good, {"q_cace": "q_cace = 'cache_compute'"}))
     # two notebooks execute at once; scoring writes from this process only
     return {
         r.student: r for r in grade(course, A, STUDENTS, Options(sandbox=False, workers=2, progress=False))

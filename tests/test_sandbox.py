@@ -7,7 +7,7 @@ import socket
 
 import nbformat
 import pytest
-from helpers import ensure_released, put_submission, replace_cells, require_parts
+from helpers import append_to_cells, ensure_released, put_submission, replace_cells, require_parts
 
 from mlops_course.grading.execution.sandbox import Limits, environment_mounts
 from mlops_course.grading.pipeline import Options, grade
@@ -23,7 +23,7 @@ def put(course, student, nb=None, name=None, text=None):
 def probe(condition: str) -> str:
     """An answer that is right only if ``condition`` holds inside the sandbox: a
     submission that could break out would earn the point."""
-    return f"import os, socket\ntry:\n    ok = {condition}\nexcept Exception:\n    ok = False\nq_small_box = 'b' if ok else 'blocked'"
+    return f"import os, socket\ntry:\n    ok = {condition}\nexcept Exception:\n    ok = False\nq_small_box = 'ml_code' if ok else 'blocked'"
 
 
 @pytest.fixture(scope="module")
@@ -57,13 +57,11 @@ def attack_results(course, listener):
             good,
             {"q_cace": "with open('filler.bin', 'wb') as f:\n    while True:\n        f.write(b'0' * 2**20)"},
         ),
-        "output-flood": replace_cells(
-            good, {"q_cace": "for i in range(200_000):\n    print('x' * 100)\nq_cace = 'a'"}
-        ),
-        "one-huge-output": replace_cells(good, {"q_cace": "print('x' * (100 * 2**20))\nq_cace = 'a'"}),
+        "output-flood": append_to_cells(good, {"q_cace": "for i in range(200_000):\n    print('x' * 100)"}),
+        "one-huge-output": append_to_cells(good, {"q_cace": "print('x' * (100 * 2**20))"}),
         # any notebook in its folders (the course's environment, mounted read-only
         # wherever the checkout is, e.g. under /tmp, has notebooks of its own)
-        "reads-hidden-tests": replace_cells(
+        "reads-hidden-tests": append_to_cells(
             good,
             {
                 "q_small_box": probe(
@@ -73,7 +71,7 @@ def attack_results(course, listener):
                 )
             },
         ),
-        "network": replace_cells(
+        "network": append_to_cells(
             good,
             {
                 "q_small_box": probe(
@@ -81,7 +79,7 @@ def attack_results(course, listener):
                 )
             },
         ),
-        "reads-other-student": replace_cells(
+        "reads-other-student": append_to_cells(
             good,
             {
                 "q_small_box": probe(
@@ -89,13 +87,13 @@ def attack_results(course, listener):
                 )
             },
         ),
-        "reads-gradebook": replace_cells(
+        "reads-gradebook": append_to_cells(
             good, {"q_small_box": probe(f"bool(open({str(course.root / 'gradebook.db')!r}, 'rb').read(16))")}
         ),
-        "reads-source": replace_cells(
+        "reads-source": append_to_cells(
             good, {"q_small_box": probe(f"bool(open({str(course.source_notebook(A))!r}).read())")}
         ),
-        "writes-outside": replace_cells(
+        "writes-outside": append_to_cells(
             good,
             {
                 "q_small_box": probe(
@@ -104,7 +102,7 @@ def attack_results(course, listener):
             },
         ),
         # the one folder of the grader's disk it shares: its kernel's sockets
-        "writes-socket-folder": replace_cells(
+        "writes-socket-folder": append_to_cells(
             good, {"q_small_box": probe("open('/kernel/filler', 'w').write('x') > 0")}
         ),
         "kernel-dies": replace_cells(good, {"environment_report": "import os\nos._exit(3)"}),
@@ -116,7 +114,7 @@ def attack_results(course, listener):
             },
         ),
         # m2_cicd's checks run GitHub's npm packages on Node: the sandbox must have them
-        "uses-node-packages": replace_cells(
+        "uses-node-packages": append_to_cells(
             good,
             {
                 "q_small_box": probe(

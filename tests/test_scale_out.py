@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import ensure_released, replace_cells, require_parts
+from helpers import append_to_cells, ensure_released, replace_cells, require_parts
 
 from mlops_course.grading.execution.dask_cluster import KILLED_REASON, DaskExecutor, DaskSetupError
 from mlops_course.grading.execution.jobs import ExecutionJob
@@ -80,8 +80,12 @@ def pool_results(course):
     good = source_nb(course)
     put(course, "dask-good", good)
     put(course, "dask-blank", nbformat.read(str(course.release_notebook(A)), as_version=4))
-    put(course, "dask-wrong", replace_cells(good, {"q_cace": "q_cace = 'b'", "q_pinning": "q_pinning = 'a'"}))
-    cheat = "q_cace = 'b'\nget_ipython().input_transformers_cleanup.append(lambda lines: ['pass\\n'])"
+    wrong = {
+        "q_cace": "q_cace = 'cache_compute'",
+        "q_pinning": "q_pinning = 'faster'",
+    }  # well formed, not right
+    put(course, "dask-wrong", append_to_cells(good, wrong))
+    cheat = "q_cace = 'z'\nget_ipython().input_transformers_cleanup.append(lambda lines: ['pass\\n'])"
     put(course, "dask-tampered", replace_cells(good, {"q_cace": cheat}))
     forget(course, STUDENTS)
     return grade(course, A, STUDENTS, Options(sandbox=False, workers=2, progress=False))
@@ -125,11 +129,10 @@ def test_workers_killed_mid_run_lose_no_other_submission(course, cluster, tmp_pa
     marker = tmp_path / "killed-once"
     once = (
         f"import os, signal, pathlib\nmarker = pathlib.Path({str(marker)!r})\n"
-        "if not marker.exists():\n    marker.touch()\n    os.kill(os.getppid(), signal.SIGKILL)\n"
-        "q_small_box = 'b'"
+        "if not marker.exists():\n    marker.touch()\n    os.kill(os.getppid(), signal.SIGKILL)"
     )
     good = source_nb(course)
-    put(course, "dask-dies-once", replace_cells(good, {"q_small_box": once}))
+    put(course, "dask-dies-once", append_to_cells(good, {"q_small_box": once}))
     put(course, "dask-kills-worker", replace_cells(good, {"q_small_box": KILL_PARENT}))
     for n in range(2):
         put(course, f"dask-bystander-{n}", good)
@@ -156,7 +159,7 @@ def test_workers_killed_mid_run_lose_no_other_submission(course, cluster, tmp_pa
 
 
 SANDBOX_PROBE = (
-    "import os\nq_small_box = 'b' if os.getuid() == 65534 and not os.path.exists({course!r}) else 'x'"
+    "import os\nq_small_box = 'ml_code' if os.getuid() == 65534 and not os.path.exists({course!r}) else 'x'"
 )
 
 
@@ -170,7 +173,7 @@ def test_sandboxed_notebooks_on_a_local_dask_cluster_score_like_the_local_pool(
     without the course folder (ship: from a copy unpacked on the worker)."""
     require_parts(["docker"])
     monkeypatch.setenv("MLOPS_COURSE_DASK_TRANSFER", transfer)
-    probe = replace_cells(source_nb(course), {"q_small_box": SANDBOX_PROBE.format(course=str(course.root))})
+    probe = append_to_cells(source_nb(course), {"q_small_box": SANDBOX_PROBE.format(course=str(course.root))})
     put(course, "dask-sandbox-probe", probe)
     students = ["dask-good", "dask-sandbox-probe"]
     forget(course, students)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import nbformat
 
+from mlops_course.settings import ANSWERS_FILE
+
 SOLUTION = ("### BEGIN SOLUTION", "### END SOLUTION")
 HIDDEN = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 # Lines too generic to prove a leak (they also appear in stubs and given code).
@@ -81,6 +83,8 @@ def find_leaks(source_notebook: Path, release_dir: Path) -> list[str]:
                 continue
     lines = {kind: protected - shipped for kind, protected in lines.items()}
     leaks = []
+    if (release_dir / ANSWERS_FILE).exists():
+        leaks.append(f"{ANSWERS_FILE}: answers saved by question widgets; a release starts unanswered")
     for path in sorted(release_dir.rglob("*")):
         if not path.is_file():
             continue

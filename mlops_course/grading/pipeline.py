@@ -253,6 +253,8 @@ class GradingRun:
                     env={
                         "NBGRADER_EXECUTION": "autograde",
                         "MLOPS_COURSE_RUN_ID": run_id(student, assignment),
+                        # whose notebook: the order of the theory questions' options
+                        "MLOPS_COURSE_STUDENT": student,
                         "PYTHONHASHSEED": "0",
                     },
                     guard=self.options.integrity,

@@ -7,6 +7,7 @@ from mlops_course.errors import ReleaseError
 from mlops_course.grading import config as nbconfig
 from mlops_course.grading.leakcheck import find_leaks
 from mlops_course.grading.students import check_assignment
+from mlops_course.settings import ANSWERS_FILE
 
 
 def release(course: Course, assignments: list[str] | None = None) -> dict[str, str]:
@@ -19,6 +20,12 @@ def release(course: Course, assignments: list[str] | None = None) -> dict[str, s
     api = nbconfig.api(nbconfig.load_config(course))
     done = {}
     for assignment in assignments:
+        clicked = course.source / assignment / ANSWERS_FILE
+        if clicked.exists():
+            raise ReleaseError(
+                f"{clicked} holds answers saved by the question widgets of the source notebook: "
+                "delete it (it would be shipped to every student, and overwrite their answers when grading)"
+            )
         # force: release/ is committed, so it exists; without force nbgrader skips it
         outcome = api.generate_assignment(assignment, force=True, create=True)
         if not outcome.get("success"):

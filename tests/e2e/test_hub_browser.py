@@ -38,7 +38,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import requests
-from helpers import skip_or_fail
+from helpers import BrowserPage, browser_parts_missing, close_browser, open_browser, skip_or_fail
 
 from mlops_course.course import Course
 from mlops_course.hub.env import SYSTEM_PYTHON, build_env, write_role_configs
@@ -56,7 +56,6 @@ REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "hub"
 PREFIX = Path(os.environ.get("MLOPS_HUB_E2E_PREFIX", "/opt/mlops-course-e2e"))
 PROFILE = os.environ.get("MLOPS_HUB_E2E_PROFILE", "light")
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 STUDENT, INSTRUCTOR = "mlct-student", "mlct-instructor"
 STUDENT_GROUP, INSTRUCTOR_GROUP = "mlct-students", "mlct-instructors"
 ASSIGNMENT = "m0_setup"
@@ -68,18 +67,12 @@ def _missing_parts() -> list[str]:
     missing = []
     if os.geteuid() != 0:
         missing.append("root (Unix users for PAM, the spawner switches user)")
-    for path, what in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")):
-        if not os.access(path, os.X_OK):
-            missing.append(f"{what} (apt-get install -y chromium chromium-driver)")
+    missing += browser_parts_missing()
     for tool in ("node", "npm"):
         if not shutil.which(tool):
             missing.append(f"{tool} (apt-get install -y nodejs npm)")
     if subprocess.run([SYSTEM_PYTHON, "-c", "import venv, ensurepip"], capture_output=True).returncode != 0:
         missing.append(f"{SYSTEM_PYTHON} with venv (apt-get install -y python3-venv)")
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        missing.append("selenium (pip install -e '.[test]')")
     return missing
 
 
@@ -295,68 +288,12 @@ def _course_hub():
 
 
 def _browser(name: str):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    profile = tempfile.mkdtemp(prefix=f"mlct-chromium-{name}-")
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--window-size=1400,900",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(arg)
-    service = Service(CHROMEDRIVER, log_output=str(ARTIFACTS / f"chromedriver-{name}.log"))
-    driver = webdriver.Chrome(service=service, options=options)
-    driver.set_page_load_timeout(120)
-    driver._mlct_profile = profile
-    return driver
+    return open_browser(name, ARTIFACTS)
 
 
-def _close(driver) -> None:
-    try:
-        driver.quit()
-    finally:
-        shutil.rmtree(driver._mlct_profile, ignore_errors=True)
-
-
-class Page:
+class Page(BrowserPage):
     def __init__(self, driver, prefix: str):
-        self.driver, self.prefix, self.step = driver, prefix, 0
-
-    def shot(self, name: str) -> None:
-        self.step += 1
-        path = ARTIFACTS / f"{self.prefix}-{self.step:02d}-{name}.png"
-        self.driver.save_screenshot(str(path))
-        _log(f"screenshot {path.name}")
-
-    def wait(self, xpath: str, timeout: float = 60, visible: bool = True):
-        from selenium.webdriver.common.by import By
-        from selenium.webdriver.support import expected_conditions as ec
-        from selenium.webdriver.support.ui import WebDriverWait
-
-        condition = ec.visibility_of_element_located if visible else ec.presence_of_element_located
-        try:
-            return WebDriverWait(self.driver, timeout).until(condition((By.XPATH, xpath)))
-        except Exception:
-            self.shot("timeout")
-            raise
-
-    def click(self, xpath: str, timeout: float = 60) -> None:
-        from selenium.webdriver.common.by import By
-        from selenium.webdriver.support import expected_conditions as ec
-        from selenium.webdriver.support.ui import WebDriverWait
-
-        self.wait(xpath, timeout)
-        WebDriverWait(self.driver, timeout).until(ec.element_to_be_clickable((By.XPATH, xpath))).click()
+        super().__init__(driver, prefix, ARTIFACTS, log=_log)
 
     def login(self, url: str, user: str, password: str) -> None:
         self.driver.get(f"{url}/hub/login")
@@ -368,20 +305,6 @@ class Page:
         self.wait("//*[@id='jp-main-dock-panel']", timeout=180)
         time.sleep(2)  # let Lab settle (restored workspace, news popup)
         self.shot("lab")
-
-    def nbgrader_menu(self) -> list[str]:
-        """Open the Nbgrader menu; returns its entries."""
-        self.click("//div[contains(@class,'lm-MenuBar-itemLabel') and normalize-space()='Nbgrader']")
-        items = self.driver.find_elements(
-            "xpath", "//ul[contains(@class,'lm-Menu-content')]//div[contains(@class,'lm-Menu-itemLabel')]"
-        )
-        return [item.text for item in items if item.text]
-
-    def menu_entry(self, label: str) -> None:
-        self.click(
-            f"//ul[contains(@class,'lm-Menu-content')]//div[contains(@class,'lm-Menu-itemLabel')"
-            f" and normalize-space()='{label}']"
-        )
 
 
 def _answered(fetched: dict, source: Path) -> dict:
@@ -540,7 +463,7 @@ def test_student_and_instructor_in_the_browser(course_hub):
         time.sleep(1)
         page.shot("feedback")
     finally:
-        _close(student)
+        close_browser(student)
 
     # -- the instructor's Lab has Formgrader, on the course folder's gradebook
     instructor = _browser("instructor")
@@ -558,4 +481,4 @@ def test_student_and_instructor_in_the_browser(course_hub):
         time.sleep(1)
         page.shot("formgrader")
     finally:
-        _close(instructor)
+        close_browser(instructor)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 import nbformat
 import pytest
 
 from mlops_course import authoring
+from mlops_course.settings import ANSWERS_FILE
 from mlops_course.student import progress
 
 
@@ -113,3 +115,67 @@ def test_cli_json(tmp_path, capsys):
     assert args.func(args) == 0
     data = json.loads(capsys.readouterr().out)
     assert data[0]["module"] == "m0_setup" and data[0]["answers_done"] == 1
+
+
+def test_theory_questions_are_format_ok_and_never_points(tmp_path):
+    """A question whose visible test passed is "format OK": not a passed test, and its
+    points are not in the module's points; answered in answers.json counts as done."""
+    folder = tmp_path / "m0_setup"
+    cells = [
+        authoring.markdown("# m0_setup"),
+        authoring.question("q_box", 'q_box = quiz.single("q_box", {"a": "A", "b": "B"})', kind="single"),
+        authoring.question_test(
+            "test_q_box",
+            '"""Q1: the box."""\nquiz.check("q_box", q_box)',
+            points=3,
+            goal="LG1",
+            kind="single",
+        ),
+        authoring.question("q_size", 'q_size = quiz.single("q_size", {"a": "A", "b": "B"})', kind="single"),
+        authoring.question_test(
+            "test_q_size",
+            '"""Q2: the size."""\nquiz.check("q_size", q_size)',
+            points=1,
+            goal="LG1",
+            kind="single",
+        ),
+        authoring.answer("ans_a", "x = 1"),
+        authoring.test("ta", '"""Answer a is right."""\nassert x == 1, "hint a"', points=2, goal="LG5"),
+    ]
+    path = authoring.write(authoring.notebook(cells), folder / "m0_setup.ipynb")
+    nb = nbformat.read(str(path), as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade"):
+            cell.execution_count = 1  # ran without error: passed
+    nbformat.write(nb, str(path))
+    (folder / ANSWERS_FILE).write_text(json.dumps({"answers": {"q_box": "b"}}))
+    result = progress.collect(tmp_path, modules=["m0_setup"])[0]
+    assert [(t.grade_id, t.status) for t in result.tests] == [
+        ("test_q_box", "format OK"),
+        ("test_q_size", "format OK"),
+        ("ta", "passed"),
+    ]
+    assert result.points == (2.0, 2.0) and result.question_points == 4.0
+    assert (result.answers_done, result.answers_total) == (2, 3)  # q_size: neither saved nor coded
+    assert "question q_size: answer it (in its widget, or with code where it says so)" in result.left
+    text = progress.format_progress([result])
+    assert "2/2 format OK" in text and "correctness is checked when your lecturer grades" in text
+
+
+def test_without_a_folder_progress_looks_where_the_hub_and_make_lab_put_the_work(tmp_path, monkeypatch):
+    home, course = tmp_path / "home", tmp_path / "course"
+    (course / "source").mkdir(parents=True)
+    (course / "nbgrader_config.py").write_text("")
+    student_notebook(course / "source", "m0_setup", answered=("a", "b"))  # the solutions: never the work
+    laptop = student_notebook(course / "release", "m0_setup", answered=("a",))  # make lab opens release/
+    hub = student_notebook(home, "m1_docker", answered=("a",))  # the hub fetches into ~/<module>/
+    (course / "notebooks").mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(course / "notebooks")  # where my_progress.ipynb runs
+    found = {p.module: p for p in progress.collect(modules=["m0_setup", "m1_docker", "m2_cicd"])}
+    assert found["m0_setup"].notebook == str(laptop.resolve())
+    assert found["m1_docker"].notebook == str(hub.resolve())
+    assert found["m2_cicd"].notebook is None
+    newer = student_notebook(home, "m0_setup", answered=("a", "b"))  # a fetched copy, changed last
+    os.utime(laptop, (1, 1))
+    assert progress.collect(modules=["m0_setup"])[0].notebook == str(newer.resolve())
