@@ -90,3 +90,28 @@ def test_the_wheel_carries_the_package_data(tmp_path):
         "mlops_course/grading/execution/sandbox.Dockerfile",
     } <= names
     assert not any(name.startswith(("tests/", "source/", "release/")) for name in names)
+
+
+def test_the_course_config_names_the_steps_the_code_defines():
+    """nbgrader_config.py names the release and feedback steps (importing them would cost
+    every command a second): the names must be the code's lists, in order."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from mlops_course.grading.feedback import FEEDBACK_PREPROCESSORS
+    from mlops_course.grading.release_steps import RELEASE_PREPROCESSORS
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(REPO)).load_config()
+
+    def names(steps):
+        import importlib
+
+        resolved = []
+        for step in steps:
+            if isinstance(step, str):
+                module, _, name = step.rpartition(".")
+                step = getattr(importlib.import_module(module), name)
+            resolved.append(step)
+        return resolved
+
+    assert names(config.GenerateAssignment.preprocessors) == RELEASE_PREPROCESSORS
+    assert names(config.GenerateFeedback.preprocessors) == FEEDBACK_PREPROCESSORS
