@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import os
 import pkgutil
 import types
 
@@ -59,12 +60,18 @@ def answer_definitions(assignment: str) -> dict[str, str]:
 
 def course_modules() -> list[types.ModuleType]:
     """Every module of the installed package, imported (``__main__`` entry points run on
-    import and define nothing)."""
-    return [
-        importlib.import_module(info.name)
-        for info in pkgutil.walk_packages(mlops_course.__path__, "mlops_course.")
-        if not info.name.endswith(".__main__")
-    ]
+    import and define nothing). Some set environment variables when imported (e.g.
+    TensorFlow's log level): the test process gets its own back."""
+    environment = dict(os.environ)
+    try:
+        return [
+            importlib.import_module(info.name)
+            for info in pkgutil.walk_packages(mlops_course.__path__, "mlops_course.")
+            if not info.name.endswith(".__main__")
+        ]
+    finally:
+        os.environ.clear()
+        os.environ.update(environment)
 
 
 def importable_answers(names: dict[str, str]) -> list[str]:
