@@ -1,8 +1,8 @@
 """Print the figure module m6_tuning reports, over several seeds: the compute TPE +
 median pruning needs to reach the best value of a random search with the same number of
-trials (target: <= 50% of random search's compute), exactly and within 0.5 accuracy
-points (about the standard error of the cross-validated accuracy), plus the compute
-pruning saved.
+trials (target: <= 50% of random search's compute), exactly and within 1 accuracy point
+(the notebook's REACH_TOLERANCE; one estimate's standard error is about 0.6 points),
+plus the compute pruning saved.
 
     .venv/bin/python benchmarks/tuning.py [--seeds 1 2 3 42] [--trials 25] [--epochs 8]
 
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5, 6, 7, 8, 42])
     parser.add_argument("--trials", type=int, default=25)
     parser.add_argument("--epochs", type=int, default=8)
-    parser.add_argument("--tolerance", type=float, default=0.005)
+    parser.add_argument("--tolerance", type=float, default=0.01)
     args = parser.parse_args(argv)
 
     from sklearn.exceptions import ConvergenceWarning

@@ -8,13 +8,14 @@ Two layers, each returning short messages with a hint (an empty list means "fine
   Service targetPort that a container really listens on, probes on the health path,
   limits >= requests, a CronJob schedule that cron accepts, a ConfigMap that exists.
 
-It also holds the reference semantics of label selectors (equality- and set-based), the
-rolling-update arithmetic and the HPA formula, which the m4 hidden tests compare with.
+Only checks of the student's own manifests live here. The selector, rolling-update and
+autoscaler exercises of m4 have no reference implementation in the package (students can
+import all of it): their hidden tests carry tables of cases written from the Kubernetes
+documentation.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable
 from fractions import Fraction
@@ -97,48 +98,6 @@ def schema_errors(doc: Doc, version: str = K8S_VERSION) -> list[str]:
     return []
 
 
-# --------------------------------------------------------------------------- selectors
-
-SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
-
-
-def label_selector_matches(selector: Doc | None, labels: dict[str, str] | None) -> bool:
-    """Does a LabelSelector select an object with ``labels``? (Kubernetes semantics.)
-
-    ``matchLabels`` and every ``matchExpressions`` requirement must all hold (AND);
-    ``In``: the key is present and its value is listed; ``NotIn``: the key is absent or
-    its value is not listed; ``Exists``/``DoesNotExist``: the key is present/absent.
-    An empty selector ``{}`` selects everything; ``None`` selects nothing."""
-    if selector is None:
-        return False
-    labels = labels or {}
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for req in selector.get("matchExpressions") or []:
-        key, op, values = req["key"], req["operator"], req.get("values") or []
-        if op == "In":
-            if key not in labels or labels[key] not in values:
-                return False
-        elif op == "NotIn":
-            if key in labels and labels[key] in values:
-                return False
-        elif op == "Exists":
-            if key not in labels:
-                return False
-        elif op == "DoesNotExist":
-            if key in labels:
-                return False
-        else:
-            raise ValueError(f"unknown operator {op!r}; use one of {SELECTOR_OPERATORS}")
-    return True
-
-
-def select_pods(selector: Doc | None, pods: list[Doc]) -> list[str]:
-    """Names of the pods (``{"name": ..., "labels": {...}}``) a LabelSelector selects."""
-    return [pod["name"] for pod in pods if label_selector_matches(selector, pod.get("labels"))]
-
-
 # --------------------------------------------------------------------------- helpers
 
 
@@ -202,6 +161,11 @@ def _port_numbers(container: Doc) -> dict[Any, int]:
 # --------------------------------------------------------------------------- semantics
 
 
+def _unmatched(pairs: dict[str, str], labels: dict[str, str]) -> dict[str, str]:
+    """The label pairs of a manifest's selector that ``labels`` lacks (equality only)."""
+    return {key: value for key, value in pairs.items() if labels.get(key) != value}
+
+
 def selector_problems(deployment: Doc) -> list[str]:
     """The Deployment's selector must select its own pod template."""
     selector = (deployment.get("spec") or {}).get("selector")
@@ -211,7 +175,13 @@ def selector_problems(deployment: Doc) -> list[str]:
             f"{name_of(deployment)}: spec.selector is empty; hint: use "
             "`selector: {matchLabels: {app: ...}}` with the pod template's labels"
         ]
-    if not label_selector_matches(selector, labels):
+    if selector.get("matchExpressions"):
+        return [
+            f"{name_of(deployment)}: spec.selector uses matchExpressions, which these checks do "
+            "not evaluate; hint: a Deployment selects its own pods with `matchLabels` holding "
+            "labels of spec.template.metadata.labels"
+        ]
+    if _unmatched(selector.get("matchLabels") or {}, labels):
         return [
             f"{name_of(deployment)}: spec.selector {selector} does not match the pod template "
             f"labels {labels}; hint: every matchLabels pair must appear in "
@@ -229,8 +199,8 @@ def service_selector_problems(service: Doc, workload: Doc) -> list[str]:
             f"{name_of(service)}: spec.selector is empty, so no endpoints are managed; "
             f"hint: copy the pod labels {labels}"
         ]
-    if not label_selector_matches({"matchLabels": selector}, labels):
-        missing = {k: v for k, v in selector.items() if labels.get(k) != v}
+    missing = _unmatched(selector, labels)
+    if missing:
         return [
             f"{name_of(service)}: selector {selector} matches none of the pods of "
             f"{name_of(workload)} (labels {labels}; not matching: {missing}); hint: a "
@@ -427,42 +397,3 @@ def cron_problems(schedule: Any) -> list[str]:
     except ValueError as exc:
         return [f"schedule {schedule!r} is invalid: {exc}; hint: `30 2 * * *` is 02:30 every day"]
     return []
-
-
-# --------------------------------------------------------------------------- rollout, HPA
-
-
-def _resolve(value: int | str, replicas: int, round_up: bool) -> int:
-    if isinstance(value, str) and value.endswith("%"):
-        exact = Fraction(int(value[:-1]) * replicas, 100)
-        return math.ceil(exact) if round_up else math.floor(exact)
-    return int(value)
-
-
-def rollout_bounds(
-    replicas: int, max_surge: int | str = "25%", max_unavailable: int | str = "25%"
-) -> tuple[int, int]:
-    """(minimum available pods, maximum pods in total) during a RollingUpdate.
-
-    Kubernetes rounds a percentage maxSurge up and maxUnavailable down; when both come
-    out as 0, maxUnavailable becomes 1 so that the rollout can progress."""
-    surge = _resolve(max_surge, replicas, round_up=True)
-    unavailable = _resolve(max_unavailable, replicas, round_up=False)
-    if surge == 0 and unavailable == 0:
-        unavailable = 1
-    return max(replicas - unavailable, 0), replicas + surge
-
-
-def hpa_desired_replicas(
-    current_replicas: int,
-    current_utilization: float,
-    target_utilization: float,
-    min_replicas: int = 1,
-    max_replicas: int = 10,
-    tolerance: float = 0.1,
-) -> int:
-    """The HorizontalPodAutoscaler formula:
-    ceil(current * currentMetric / target), unchanged within the tolerance, clamped."""
-    ratio = current_utilization / target_utilization
-    desired = current_replicas if abs(ratio - 1.0) <= tolerance else math.ceil(current_replicas * ratio)
-    return min(max(desired, min_replicas), max_replicas)
