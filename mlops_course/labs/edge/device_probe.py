@@ -1,0 +1,189 @@
+"""The program the edge device runs (module m5_edge): measure LiteRT models within the
+device's limits and print what it measured.
+
+It runs *on* the device, started by :mod:`mlops_course.labs.edge.device` in a capped
+container or a capped process, never inside the notebook. So it imports only what a
+small board has: the standard library, numpy and the LiteRT interpreter (no TensorFlow,
+nothing of the course)::
+
+    python -I device_probe.py REQUEST.json
+
+The request names the models, a ``.npy`` file of float32 samples, how long to run each
+model (``seconds``), how many warm-up inferences, and ``address_space_mb`` (the memory
+cap of a device that is a plain process; a container has its own, so it passes null).
+
+Per model it measures, one sample at a time as a device does:
+
+- the **sustained** time per inference: the wall time of a run of at least ``seconds``
+  divided by the number of inferences. Under a CPU share this is what the device
+  delivers: single inferences run at full speed until the share of the period is spent,
+  then the device waits;
+- the wall time of each ``invoke()`` (median, 99th percentile, worst);
+- the **RAM the model adds**: the growth of the resident set while the model is loaded
+  and run, with the runtime already warm (its code loaded by a first load of the same
+  model), so it counts the flatbuffer, packed weights and tensor arena, not the
+  interpreter's own code;
+- the peak resident set of the whole device process (Python and the runtime included).
+
+Output: JSON lines on stdout, ``{"event": "ready", ...}`` once the runtime is loaded,
+then one ``{"event": "model", ...}`` per model (with ``"error"`` when it could not run).
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import resource
+import sys
+import time
+
+
+def _status_kb(field: str) -> int:
+    """A ``kB`` field of /proc/self/status (VmRSS, VmHWM, VmSize)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"/proc/self/status has no {field}")
+
+
+def _reset_peak_rss() -> bool:
+    """Linux resets VmHWM (the peak resident set) when "5" is written to clear_refs."""
+    try:
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _emit(**event) -> None:
+    print(json.dumps(event), flush=True)
+
+
+def _cap_address_space(memory_mb: int) -> None:
+    """Cap what the process may still map at the memory the device has left after its
+    runtime loaded: address space is at least resident memory, so this is at least as
+    strict as a container's memory limit for everything the model allocates."""
+    rss_kb, size_kb = _status_kb("VmRSS"), _status_kb("VmSize")
+    headroom_kb = memory_mb * 1024 - rss_kb
+    if headroom_kb <= 0:
+        raise MemoryError(f"the runtime alone uses {rss_kb / 1024:.0f} MB of the device's {memory_mb} MB")
+    limit = (size_kb + headroom_kb) * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _device_inputs(samples, detail, np):
+    """Each sample as the input tensor wants it, shape (1, features): int8/uint8 inputs
+    are quantised with the tensor's scale and zero point, as the device's sensor code would."""
+    dtype = np.dtype(detail["dtype"])
+    rows = np.asarray(samples, dtype=np.float32)
+    if dtype.kind in "iu":
+        scale, zero_point = detail["quantization"]
+        info = np.iinfo(dtype)
+        rows = np.clip(np.round(rows / scale + zero_point), info.min, info.max)
+    return [row[None, ...].astype(dtype) for row in rows]
+
+
+def _load(interpreter_class, path: str):
+    interpreter = interpreter_class(model_path=path, num_threads=1)
+    interpreter.allocate_tensors()
+    return interpreter
+
+
+# Room for the wall time of every inference of one run, allocated and touched before
+# the RAM baseline so that the measurement never counts its own bookkeeping; a run
+# ends early when it is full (a quarter of a second at full speed on a fast PC).
+MAX_INFERENCES = 250_000
+
+
+def measure(name: str, path: str, samples, seconds: float, warmup: int, interpreter_class, np) -> dict:
+    """One model: warm the runtime up, then load it again and run it for ``seconds``."""
+    latencies = np.ones(MAX_INFERENCES)
+    interpreter = _load(interpreter_class, path)
+    detail = interpreter.get_input_details()[0]
+    inputs = _device_inputs(samples, detail, np)
+    for sample in inputs[:warmup]:
+        interpreter.set_tensor(detail["index"], sample)
+        interpreter.invoke()
+    del interpreter
+    gc.collect()
+    peak_before_kb = _status_kb("VmHWM")
+    if not _reset_peak_rss():
+        raise RuntimeError("cannot reset the peak resident set (/proc/self/clear_refs)")
+    base_kb = _status_kb("VmRSS")
+
+    interpreter = _load(interpreter_class, path)
+    index = interpreter.get_input_details()[0]["index"]
+    count = 0
+    cpu_start, start = time.process_time(), time.perf_counter()
+    while True:
+        sample = inputs[count % len(inputs)]
+        interpreter.set_tensor(index, sample)
+        before = time.perf_counter()
+        interpreter.invoke()
+        after = time.perf_counter()
+        latencies[count] = after - before
+        count += 1
+        if (count >= len(inputs) and after - start >= seconds) or count == MAX_INFERENCES:
+            break
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    peak_kb = _status_kb("VmHWM")
+    del interpreter
+    gc.collect()
+    ms = latencies[:count] * 1000.0
+    return {
+        "event": "model",
+        "name": name,
+        "inferences": count,
+        "seconds": wall,
+        "ms_per_inference": 1000.0 * wall / count,
+        "cpu_ms_per_inference": 1000.0 * cpu / count,
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p99_ms": float(np.percentile(ms, 99)),
+        "max_ms": float(ms.max()),
+        "model_ram_kb": float(peak_kb - base_kb),
+        "peak_ram_mb": max(peak_kb, peak_before_kb) / 1024.0,
+    }
+
+
+def main(argv: list[str]) -> int:
+    with open(argv[1]) as handle:
+        request = json.load(handle)
+    started = time.perf_counter()
+    import numpy as np
+    from ai_edge_litert.interpreter import Interpreter
+
+    samples = np.load(request["samples"])
+    try:
+        if request.get("address_space_mb"):
+            _cap_address_space(int(request["address_space_mb"]))
+    except MemoryError as exc:
+        _emit(event="ready", error=f"out of memory: {exc}")
+        return 1
+    _emit(
+        event="ready", boot_seconds=time.perf_counter() - started, runtime_ram_mb=_status_kb("VmRSS") / 1024
+    )
+    for name, path in request["models"].items():
+        try:
+            _emit(
+                **measure(
+                    name,
+                    path,
+                    samples,
+                    float(request["seconds"]),
+                    int(request["warmup"]),
+                    Interpreter,
+                    np,
+                )
+            )
+        except MemoryError as exc:
+            gc.collect()
+            _emit(event="model", name=name, error=f"out of memory: {exc or 'an allocation failed'}")
+        except (RuntimeError, ValueError) as exc:  # a file the runtime cannot load or run
+            _emit(event="model", name=name, error=f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
