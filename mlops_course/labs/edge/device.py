@@ -25,9 +25,10 @@ with the same limits and the same program:
   (nanoseconds), and once it has used its share of the period it is stopped
   (SIGSTOP) until the next one (SIGCONT); a late wake-up of this thread is paid back
   in the next period, so the long-run share is exact. Its memory is capped with
-  ``RLIMIT_AS`` at what the limit leaves once the runtime has loaded (address space is
-  at least resident memory, so this is at least as strict as the container's limit
-  for everything a model allocates). ``nice`` would not do (it slows a process only
+  ``RLIMIT_AS`` at what the limit leaves once the runtime has loaded: the limit minus
+  the runtime's own (anonymous) memory, which is what a container's limit is charged
+  with (shared libraries already in the page cache are not); address space is at least
+  resident memory, so this is at least as strict for everything a model allocates. ``nice`` would not do (it slows a process only
   when others compete for the CPU), nor ``taskset`` (whole cores only), and cgroups
   need privileges the sandbox does not give.
 
@@ -63,7 +64,7 @@ from mlops_course.infra.resources import resource_labels
 
 PERIOD_S = 0.02  # the CPU share is enforced per 20 ms, as CFS bandwidth control does
 MIN_CPUS = 0.05  # the kernel's smallest quota is 1 ms: 1 ms / 20 ms
-MIN_MEMORY_MB = 64  # Python, numpy and LiteRT need about 45 MB before any model
+MIN_MEMORY_MB = 32  # Python, numpy and LiteRT allocate ~15 MB of their own (+ ~25 MB of libraries)
 FLASH = "/device/flash"  # where a container device sees its models and samples
 BACKENDS = ("auto", "container", "process")
 # The probe's environment: one BLAS thread, and big blocks mapped (and returned on free)
@@ -88,7 +89,7 @@ class DeviceRun:
     p99_ms: float = math.nan  # 99th percentile,
     max_ms: float = math.nan  # and worst
     model_ram_kb: float = math.nan  # resident memory the model added (runtime already loaded)
-    peak_ram_mb: float = math.nan  # peak resident memory of the whole device process
+    peak_ram_mb: float = math.nan  # peak resident memory of the device process while it ran
     error: str | None = None  # why the model could not run (e.g. out of memory)
 
     @property
@@ -128,7 +129,7 @@ class Device:
             raise DeviceError(f"cpus={cpus}: a device has between {MIN_CPUS} and 1 CPU")
         if memory_mb < MIN_MEMORY_MB:
             raise DeviceError(
-                f"memory_mb={memory_mb}: the runtime alone needs ~45 MB; give the device >= {MIN_MEMORY_MB}"
+                f"memory_mb={memory_mb}: the runtime alone needs ~15 MB; give the device >= {MIN_MEMORY_MB}"
             )
         if backend not in BACKENDS:
             raise DeviceError(f"backend={backend!r}: choose one of {', '.join(BACKENDS)}")
@@ -251,7 +252,8 @@ class Device:
             "samples": f"{flash_seen}/samples.npy",
             "seconds": self.seconds,
             "warmup": self.warmup,
-            "address_space_mb": self.memory_mb if cap_address_space else None,
+            "memory_mb": self.memory_mb,
+            "cap_address_space": cap_address_space,
         }
 
     def _timeout(self, models: int) -> float:

@@ -9,8 +9,9 @@ nothing of the course)::
     python -I device_probe.py REQUEST.json
 
 The request names the models, a ``.npy`` file of float32 samples, how long to run each
-model (``seconds``), how many warm-up inferences, and ``address_space_mb`` (the memory
-cap of a device that is a plain process; a container has its own, so it passes null).
+model (``seconds``), how many warm-up inferences, the device's ``memory_mb`` and
+``cap_address_space`` (true for a device that is a plain process, which caps its own
+address space once the runtime is loaded; a container has the engine's memory limit).
 
 Per model it measures, one sample at a time as a device does:
 
@@ -23,7 +24,8 @@ Per model it measures, one sample at a time as a device does:
   and run, with the runtime already warm (its code loaded by a first load of the same
   model), so it counts the flatbuffer, packed weights and tensor arena, not the
   interpreter's own code;
-- the peak resident set of the whole device process (Python and the runtime included).
+- the peak resident set of the whole device process while the model ran (Python, the
+  runtime and its shared libraries included).
 
 Output: JSON lines on stdout, ``{"event": "ready", ...}`` once the runtime is loaded,
 then one ``{"event": "model", ...}`` per model (with ``"error"`` when it could not run).
@@ -62,15 +64,18 @@ def _emit(**event) -> None:
 
 
 def _cap_address_space(memory_mb: int) -> None:
-    """Cap what the process may still map at the memory the device has left after its
-    runtime loaded: address space is at least resident memory, so this is at least as
-    strict as a container's memory limit for everything the model allocates."""
-    rss_kb, size_kb = _status_kb("VmRSS"), _status_kb("VmSize")
-    headroom_kb = memory_mb * 1024 - rss_kb
+    """Cap what the process may still map at what the device's memory leaves once the
+    runtime is loaded. A container's memory limit is charged with the memory a process
+    allocates (anonymous memory), not with shared libraries already in the page cache,
+    so the headroom is the limit minus the runtime's anonymous memory; and address space
+    is at least resident memory, so the cap is at least as strict as the container's
+    for everything a model allocates."""
+    anon_kb, size_kb = _status_kb("RssAnon"), _status_kb("VmSize")
+    headroom_kb = memory_mb * 1024 - anon_kb
     if headroom_kb <= 0:
-        raise MemoryError(f"the runtime alone uses {rss_kb / 1024:.0f} MB of the device's {memory_mb} MB")
+        raise MemoryError(f"the runtime alone uses {anon_kb / 1024:.0f} MB of the device's {memory_mb} MB")
     limit = (size_kb + headroom_kb) * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
 
 
 def _device_inputs(samples, detail, np):
@@ -86,9 +91,33 @@ def _device_inputs(samples, detail, np):
 
 
 def _load(interpreter_class, path: str):
-    interpreter = interpreter_class(model_path=path, num_threads=1)
+    """The model read into RAM (a device without memory-mapped flash; and a container's
+    memory limit counts it, which it would not for pages of a mapped file)."""
+    with open(path, "rb") as model:
+        content = model.read()
+    interpreter = interpreter_class(model_content=content, num_threads=1)
     interpreter.allocate_tensors()
     return interpreter
+
+
+def _needs_more_memory(interpreter_class, path: str) -> bool:
+    """After a model failed under the address-space cap: does it load without the cap?
+    Then the cap (the device's memory) was what stopped it. The cap is a soft limit for
+    this one check; the model's code never runs while it is lifted."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == resource.RLIM_INFINITY:
+        return False
+    gc.collect()
+    resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+    try:
+        interpreter = _load(interpreter_class, path)
+        del interpreter
+        return True
+    except (MemoryError, RuntimeError, ValueError):
+        return False
+    finally:
+        gc.collect()
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 # Room for the wall time of every inference of one run, allocated and touched before
@@ -108,7 +137,6 @@ def measure(name: str, path: str, samples, seconds: float, warmup: int, interpre
         interpreter.invoke()
     del interpreter
     gc.collect()
-    peak_before_kb = _status_kb("VmHWM")
     if not _reset_peak_rss():
         raise RuntimeError("cannot reset the peak resident set (/proc/self/clear_refs)")
     base_kb = _status_kb("VmRSS")
@@ -143,7 +171,7 @@ def measure(name: str, path: str, samples, seconds: float, warmup: int, interpre
         "p99_ms": float(np.percentile(ms, 99)),
         "max_ms": float(ms.max()),
         "model_ram_kb": float(peak_kb - base_kb),
-        "peak_ram_mb": max(peak_kb, peak_before_kb) / 1024.0,
+        "peak_ram_mb": peak_kb / 1024.0,
     }
 
 
@@ -156,13 +184,16 @@ def main(argv: list[str]) -> int:
 
     samples = np.load(request["samples"])
     try:
-        if request.get("address_space_mb"):
-            _cap_address_space(int(request["address_space_mb"]))
+        if request["cap_address_space"]:
+            _cap_address_space(int(request["memory_mb"]))
     except MemoryError as exc:
         _emit(event="ready", error=f"out of memory: {exc}")
         return 1
     _emit(
-        event="ready", boot_seconds=time.perf_counter() - started, runtime_ram_mb=_status_kb("VmRSS") / 1024
+        event="ready",
+        boot_seconds=time.perf_counter() - started,
+        runtime_ram_mb=_status_kb("VmRSS") / 1024,
+        runtime_own_mb=_status_kb("RssAnon") / 1024,
     )
     for name, path in request["models"].items():
         try:
@@ -177,11 +208,12 @@ def main(argv: list[str]) -> int:
                     np,
                 )
             )
-        except MemoryError as exc:
+        except (MemoryError, RuntimeError, ValueError) as exc:  # too big, or a file the runtime cannot run
             gc.collect()
-            _emit(event="model", name=name, error=f"out of memory: {exc or 'an allocation failed'}")
-        except (RuntimeError, ValueError) as exc:  # a file the runtime cannot load or run
-            _emit(event="model", name=name, error=f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}")
+            reason = f"{type(exc).__name__}: {(str(exc) or 'an allocation failed').splitlines()[0][:300]}"
+            if isinstance(exc, MemoryError) or _needs_more_memory(Interpreter, path):
+                reason = f"out of memory: the model needs more than the device's {request['memory_mb']} MB ({reason})"
+            _emit(event="model", name=name, error=reason)
     return 0
 
 
