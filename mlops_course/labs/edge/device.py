@@ -8,9 +8,9 @@ share of one CPU and a memory limit, and latency and RAM are measured there.
     print(board.describe())
     runs = board.run({"int8": "digits_int8.tflite"}, x_test)   # {"int8": DeviceRun(...)}
 
-Each :meth:`Device.run` "flashes" the models and samples into a fresh folder and boots
-the device on it, which runs ``device_probe.py`` (numpy and the LiteRT interpreter,
-nothing else) and reports per model what :class:`DeviceRun` holds. Two kinds of device
+Each :meth:`Device.run` "flashes" the models and samples into a fresh folder and, for
+each model, boots the device on it: it runs ``device_probe.py`` (numpy and the LiteRT
+interpreter, nothing else), which reports what :class:`DeviceRun` holds. Two kinds of device
 with the same limits and the same program:
 
 - **container** (when a Docker engine answers): made from the course base image,
@@ -67,9 +67,7 @@ MIN_CPUS = 0.05  # the kernel's smallest quota is 1 ms: 1 ms / 20 ms
 MIN_MEMORY_MB = 32  # Python, numpy and LiteRT allocate ~15 MB of their own (+ ~25 MB of libraries)
 FLASH = "/device/flash"  # where a container device sees its models and samples
 BACKENDS = ("auto", "container", "process")
-# The probe's environment: one BLAS thread, and big blocks mapped (and returned on free)
-# rather than kept in the heap, so the RAM a model adds is measured the same each time.
-PROBE_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MALLOC_MMAP_THRESHOLD_": "131072"}
+PROBE_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}  # one thread, as on the board
 
 
 @dataclass(frozen=True)
@@ -221,34 +219,33 @@ class Device:
         return runs
 
     def _run_all(self, flash: Path, files: dict[str, str]) -> dict[str, dict]:
-        """Boot the device on the flash folder until every model has a result: a model
-        that kills the device (out of memory) is recorded and the device boots again
-        for the ones after it."""
+        """Boot a fresh device for each model, so that none is measured in memory another
+        one left behind; a model that kills its device (out of memory) gets an error."""
         results: dict[str, dict] = {}
-        pending = list(files)
-        while pending:
-            events, died = self._boot(flash, {name: files[name] for name in pending})
-            ready = next((e for e in events if e.get("event") == "ready"), None)
-            if ready is None or ready.get("error"):
-                reason = (ready or {}).get("error") or died or "the device printed nothing"
-                if self.backend == "container" and self.fallback_reason is None and ready is None:
+        for name, file in files.items():
+            while name not in results:
+                events, died = self._boot(flash, name, file)
+                ready = next((e for e in events if e.get("event") == "ready"), None)
+                if ready is None and self.backend == "container" and self.fallback_reason is None:
                     # e.g. an engine that cannot bind this machine's folders, or another Python
-                    self.fallback_reason = f"the container did not boot ({reason})"
+                    self.fallback_reason = f"the container did not boot ({died or 'no output'})"
                     self.log(f"edge device: {self.fallback_reason}; using a capped process instead")
                     self.backend = "process"
                     continue
-                raise DeviceError(f"the edge device did not start: {reason}")
-            for event in events:
-                if event.get("event") == "model" and event.get("name") in pending:
-                    results[event["name"]] = {k: v for k, v in event.items() if k not in ("event", "name")}
-            if pending[0] not in results:  # it died measuring this one
-                results[pending[0]] = {"error": died or "the device stopped without a result"}
-            pending = [name for name in pending if name not in results]
+                if ready is None or ready.get("error"):
+                    reason = (ready or {}).get("error") or died or "the device printed nothing"
+                    raise DeviceError(f"the edge device did not start: {reason}")
+                measured = next((e for e in events if e.get("event") == "model"), None)
+                if measured is None:  # it died measuring the model
+                    results[name] = {"error": died or "the device stopped without a result"}
+                else:
+                    results[name] = {k: v for k, v in measured.items() if k not in ("event", "name")}
         return results
 
-    def _request(self, flash_seen: str, files: dict[str, str], cap_address_space: bool) -> dict:
+    def _request(self, flash_seen: str, name: str, file: str, cap_address_space: bool) -> dict:
         return {
-            "models": {name: f"{flash_seen}/{file}" for name, file in files.items()},
+            "name": name,
+            "model": f"{flash_seen}/{file}",
             "samples": f"{flash_seen}/samples.npy",
             "seconds": self.seconds,
             "warmup": self.warmup,
@@ -256,20 +253,22 @@ class Device:
             "cap_address_space": cap_address_space,
         }
 
-    def _timeout(self, models: int) -> float:
-        """Boot (the imports, slowed by the CPU share) plus each model's run, with room."""
-        return 60 + models * (self.seconds + 2) / self.cpus
+    def _timeout(self) -> float:
+        """Boot (the imports, slowed by the CPU share) plus the model's run, with room."""
+        return 60 + (self.seconds + 2) / self.cpus
 
-    def _boot(self, flash: Path, files: dict[str, str]) -> tuple[list[dict], str | None]:
-        """Run the probe once; its events, and why it died when it did not end well."""
+    def _boot(self, flash: Path, name: str, file: str) -> tuple[list[dict], str | None]:
+        """Run the probe once on one model; its events, and why it died when it did not end well."""
         if self.backend == "container":
-            return self._boot_container(flash, files)
-        return self._boot_process(flash, files)
+            return self._boot_container(flash, name, file)
+        return self._boot_process(flash, name, file)
 
-    def _boot_container(self, flash: Path, files: dict[str, str]) -> tuple[list[dict], str | None]:
+    def _boot_container(self, flash: Path, name: str, file: str) -> tuple[list[dict], str | None]:
         import docker
 
-        (flash / "request.json").write_text(json.dumps(self._request(FLASH, files, cap_address_space=False)))
+        (flash / "request.json").write_text(
+            json.dumps(self._request(FLASH, name, file, cap_address_space=False))
+        )
         volumes = read_only_mounts(environment_folders())
         volumes[str(flash)] = {"bind": FLASH, "mode": "ro"}
         client = docker.from_env(timeout=120)
@@ -294,7 +293,7 @@ class Device:
                 labels=resource_labels(role="edge-device"),
             )
             try:
-                status = container.wait(timeout=self._timeout(len(files)))
+                status = container.wait(timeout=self._timeout())
             except Exception:  # requests' ReadTimeout and friends
                 return _events(container.logs(stdout=True, stderr=False)), "the device did not finish in time"
             output = container.logs(stdout=True, stderr=False)
@@ -314,9 +313,9 @@ class Device:
                     pass
             client.close()
 
-    def _boot_process(self, flash: Path, files: dict[str, str]) -> tuple[list[dict], str | None]:
+    def _boot_process(self, flash: Path, name: str, file: str) -> tuple[list[dict], str | None]:
         (flash / "request.json").write_text(
-            json.dumps(self._request(str(flash), files, cap_address_space=True))
+            json.dumps(self._request(str(flash), name, file, cap_address_space=True))
         )
         process = subprocess.Popen(
             [sys.executable, "-I", str(flash / "device_probe.py"), str(flash / "request.json")],
@@ -328,7 +327,7 @@ class Device:
         throttle = CpuShare(process.pid, self.cpus)
         throttle.start()
         try:
-            output, errors = process.communicate(timeout=self._timeout(len(files)))
+            output, errors = process.communicate(timeout=self._timeout())
         except subprocess.TimeoutExpired:
             process.kill()
             output, errors = process.communicate()

@@ -1,4 +1,4 @@
-"""The program the edge device runs (module m5_edge): measure LiteRT models within the
+"""The program the edge device runs (module m5_edge): measure a LiteRT model within the
 device's limits and print what it measured.
 
 It runs *on* the device, started by :mod:`mlops_course.labs.edge.device` in a capped
@@ -8,27 +8,28 @@ nothing of the course)::
 
     python -I device_probe.py REQUEST.json
 
-The request names the models, a ``.npy`` file of float32 samples, how long to run each
-model (``seconds``), how many warm-up inferences, the device's ``memory_mb`` and
+The request names one model (each model gets a freshly booted device, so that no
+model is measured in memory another one left behind), a ``.npy`` file of float32
+samples, how long to run it (``seconds``), how many warm-up inferences, the device's ``memory_mb`` and
 ``cap_address_space`` (true for a device that is a plain process, which caps its own
 address space once the runtime is loaded; a container has the engine's memory limit).
 
-Per model it measures, one sample at a time as a device does:
+It measures, one sample at a time as a device does:
 
 - the **sustained** time per inference: the wall time of a run of at least ``seconds``
   divided by the number of inferences. Under a CPU share this is what the device
   delivers: single inferences run at full speed until the share of the period is spent,
   then the device waits;
 - the wall time of each ``invoke()`` (median, 99th percentile, worst);
-- the **RAM the model adds**: the growth of the resident set while the model is loaded
-  and run, with the runtime already warm (its code loaded by a first load of the same
-  model), so it counts the flatbuffer, packed weights and tensor arena, not the
-  interpreter's own code;
+- the **RAM the model adds**: the memory the process allocates (anonymous, exact, from
+  ``smaps_rollup``) while the model loads, and while it runs, apart from the samples:
+  the flatbuffer, the weights repacked for the CPU, the tensor arena and the runtime's
+  set-up for them; not the code of the shared libraries;
 - the peak resident set of the whole device process while the model ran (Python, the
   runtime and its shared libraries included).
 
 Output: JSON lines on stdout, ``{"event": "ready", ...}`` once the runtime is loaded,
-then one ``{"event": "model", ...}`` per model (with ``"error"`` when it could not run).
+then ``{"event": "model", ...}`` (with ``"error"`` when the model could not run).
 """
 
 from __future__ import annotations
@@ -49,14 +50,16 @@ def _status_kb(field: str) -> int:
     raise RuntimeError(f"/proc/self/status has no {field}")
 
 
-def _reset_peak_rss() -> bool:
-    """Linux resets VmHWM (the peak resident set) when "5" is written to clear_refs."""
-    try:
-        with open("/proc/self/clear_refs", "w") as clear_refs:
-            clear_refs.write("5")
-        return True
-    except OSError:
-        return False
+def _anonymous_kb() -> int:
+    """Memory the process allocated itself (anonymous, resident), exact:
+    /proc/self/smaps_rollup walks the page tables, while the counters of
+    /proc/self/status may lag by a few hundred KiB, as much as a small model needs.
+    Shared libraries (file-backed pages) are the runtime's, not the model's."""
+    with open("/proc/self/smaps_rollup") as rollup:
+        for line in rollup:
+            if line.startswith("Anonymous:"):
+                return int(line.split()[1])
+    raise RuntimeError("/proc/self/smaps_rollup has no Anonymous")
 
 
 def _emit(**event) -> None:
@@ -121,33 +124,28 @@ def _needs_more_memory(interpreter_class, path: str) -> bool:
 
 
 # Room for the wall time of every inference of one run, allocated and touched before
-# the RAM baseline so that the measurement never counts its own bookkeeping; a run
+# the model loads so that the measurement never counts its own bookkeeping; a run
 # ends early when it is full (a quarter of a second at full speed on a fast PC).
 MAX_INFERENCES = 250_000
 
 
 def measure(name: str, path: str, samples, seconds: float, warmup: int, interpreter_class, np) -> dict:
-    """One model: warm the runtime up, then load it again and run it for ``seconds``."""
+    """Load one model on a freshly booted device and run it for ``seconds``."""
     latencies = np.ones(MAX_INFERENCES)
+    before_kb = _anonymous_kb()
     interpreter = _load(interpreter_class, path)
+    loaded_kb = _anonymous_kb()
     detail = interpreter.get_input_details()[0]
-    inputs = _device_inputs(samples, detail, np)
+    inputs = _device_inputs(samples, detail, np)  # the sensor's data, not the model's memory
+    prepared_kb = _anonymous_kb()
     for sample in inputs[:warmup]:
         interpreter.set_tensor(detail["index"], sample)
         interpreter.invoke()
-    del interpreter
-    gc.collect()
-    if not _reset_peak_rss():
-        raise RuntimeError("cannot reset the peak resident set (/proc/self/clear_refs)")
-    base_kb = _status_kb("VmRSS")
-
-    interpreter = _load(interpreter_class, path)
-    index = interpreter.get_input_details()[0]["index"]
     count = 0
     cpu_start, start = time.process_time(), time.perf_counter()
     while True:
         sample = inputs[count % len(inputs)]
-        interpreter.set_tensor(index, sample)
+        interpreter.set_tensor(detail["index"], sample)
         before = time.perf_counter()
         interpreter.invoke()
         after = time.perf_counter()
@@ -156,9 +154,7 @@ def measure(name: str, path: str, samples, seconds: float, warmup: int, interpre
         if (count >= len(inputs) and after - start >= seconds) or count == MAX_INFERENCES:
             break
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-    peak_kb = _status_kb("VmHWM")
-    del interpreter
-    gc.collect()
+    model_kb = (loaded_kb - before_kb) + max(0, _anonymous_kb() - prepared_kb)
     ms = latencies[:count] * 1000.0
     return {
         "event": "model",
@@ -170,8 +166,8 @@ def measure(name: str, path: str, samples, seconds: float, warmup: int, interpre
         "p50_ms": float(np.percentile(ms, 50)),
         "p99_ms": float(np.percentile(ms, 99)),
         "max_ms": float(ms.max()),
-        "model_ram_kb": float(peak_kb - base_kb),
-        "peak_ram_mb": peak_kb / 1024.0,
+        "model_ram_kb": float(model_kb),
+        "peak_ram_mb": _status_kb("VmHWM") / 1024.0,
     }
 
 
@@ -195,25 +191,19 @@ def main(argv: list[str]) -> int:
         runtime_ram_mb=_status_kb("VmRSS") / 1024,
         runtime_own_mb=_status_kb("RssAnon") / 1024,
     )
-    for name, path in request["models"].items():
-        try:
-            _emit(
-                **measure(
-                    name,
-                    path,
-                    samples,
-                    float(request["seconds"]),
-                    int(request["warmup"]),
-                    Interpreter,
-                    np,
-                )
+    name, path = request["name"], request["model"]
+    try:
+        _emit(
+            **measure(name, path, samples, float(request["seconds"]), int(request["warmup"]), Interpreter, np)
+        )
+    except (MemoryError, RuntimeError, ValueError) as exc:  # too big, or a file the runtime cannot run
+        gc.collect()
+        reason = f"{type(exc).__name__}: {(str(exc) or 'an allocation failed').splitlines()[0][:300]}"
+        if isinstance(exc, MemoryError) or _needs_more_memory(Interpreter, path):
+            reason = (
+                f"out of memory: the model needs more than the device's {request['memory_mb']} MB ({reason})"
             )
-        except (MemoryError, RuntimeError, ValueError) as exc:  # too big, or a file the runtime cannot run
-            gc.collect()
-            reason = f"{type(exc).__name__}: {(str(exc) or 'an allocation failed').splitlines()[0][:300]}"
-            if isinstance(exc, MemoryError) or _needs_more_memory(Interpreter, path):
-                reason = f"out of memory: the model needs more than the device's {request['memory_mb']} MB ({reason})"
-            _emit(event="model", name=name, error=reason)
+        _emit(event="model", name=name, error=reason)
     return 0
 
 
