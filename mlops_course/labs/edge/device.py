@@ -139,23 +139,24 @@ class Device:
         self.runs: list[DeviceRun] = []  # every measurement, in order
         self.fallback_reason: str | None = None
         self._image: str | None = None
-        self.backend = backend
+        self.backend, self._may_fall_back = backend, backend == "auto"
         if backend == "auto":
             self.backend = "container" if self._container_possible() else "process"
+        elif backend == "container" and not self._container_possible():
+            raise DeviceError(f"no container device: {self.fallback_reason}")
 
     # -- which device ----------------------------------------------------------------
 
     def _container_possible(self) -> bool:
         from mlops_course.infra.docker_engine import engine_status
 
-        status = engine_status()
-        if not status.available:
-            self.fallback_reason = status.message
+        if not engine_status().available:
+            self.fallback_reason = "no Docker engine answers"
             return False
         try:
             self._container_image()
         except (BaseImageError, OSError) as exc:
-            self.fallback_reason = str(exc)
+            self.fallback_reason = f"no base image for a container: {str(exc).split('. ')[0][:200]}"
             return False
         return True
 
@@ -167,12 +168,9 @@ class Device:
         return self._image
 
     def describe(self) -> str:
-        kind = {
-            "container": "a container from the course base image",
-            "process": "a capped child process (no Docker engine"
-            + (f": {self.fallback_reason.split('.')[0]}" if self.fallback_reason else "")
-            + ")",
-        }[self.backend]
+        kind = "a container from the course base image"
+        if self.backend == "process":
+            kind = "a capped child process" + (f" ({self.fallback_reason})" if self.fallback_reason else "")
         return (
             f"edge device: {self.cpus:g} CPU (enforced per {PERIOD_S * 1000:.0f} ms), "
             f"{self.memory_mb} MB RAM, no swap, one LiteRT thread; {kind}"
@@ -226,11 +224,11 @@ class Device:
             while name not in results:
                 events, died = self._boot(flash, name, file)
                 ready = next((e for e in events if e.get("event") == "ready"), None)
-                if ready is None and self.backend == "container" and self.fallback_reason is None:
+                if ready is None and self.backend == "container" and self._may_fall_back:
                     # e.g. an engine that cannot bind this machine's folders, or another Python
                     self.fallback_reason = f"the container did not boot ({died or 'no output'})"
                     self.log(f"edge device: {self.fallback_reason}; using a capped process instead")
-                    self.backend = "process"
+                    self.backend, self._may_fall_back = "process", False
                     continue
                 if ready is None or ready.get("error"):
                     reason = (ready or {}).get("error") or died or "the device printed nothing"
@@ -272,46 +270,52 @@ class Device:
         volumes = read_only_mounts(environment_folders())
         volumes[str(flash)] = {"bind": FLASH, "mode": "ro"}
         client = docker.from_env(timeout=120)
-        container = None
         try:
-            container = client.containers.run(
-                self._container_image(),
-                [sys.executable, "-I", f"{FLASH}/device_probe.py", f"{FLASH}/request.json"],
-                detach=True,
-                cpu_period=int(PERIOD_S * 1_000_000),
-                cpu_quota=int(self.cpus * PERIOD_S * 1_000_000),
-                mem_limit=f"{self.memory_mb}m",
-                memswap_limit=f"{self.memory_mb}m",
-                pids_limit=64,
-                network_mode="none",
-                read_only=True,
-                cap_drop=["ALL"],
-                security_opt=["no-new-privileges"],
-                user=f"{os.getuid()}:{os.getgid()}",
-                environment=PROBE_ENV,
-                volumes=volumes,
-                labels=resource_labels(role="edge-device"),
-            )
             try:
-                status = container.wait(timeout=self._timeout())
-            except Exception:  # requests' ReadTimeout and friends
-                return _events(container.logs(stdout=True, stderr=False)), "the device did not finish in time"
-            output = container.logs(stdout=True, stderr=False)
-            container.reload()
-            died = None
-            if container.attrs["State"].get("OOMKilled") or status.get("StatusCode") == 137:
-                died = f"out of memory: the device's {self.memory_mb} MB were exceeded (killed)"
-            elif status.get("StatusCode"):
-                tail = container.logs(stdout=False, stderr=True).decode(errors="replace").strip().splitlines()
-                died = f"exit {status['StatusCode']}: {' | '.join(tail[-2:])[:300]}"
-            return _events(output), died
-        finally:
-            if container is not None:
+                container = client.containers.run(
+                    self._container_image(),
+                    [sys.executable, "-I", f"{FLASH}/device_probe.py", f"{FLASH}/request.json"],
+                    detach=True,
+                    cpu_period=int(PERIOD_S * 1_000_000),
+                    cpu_quota=int(self.cpus * PERIOD_S * 1_000_000),
+                    mem_limit=f"{self.memory_mb}m",
+                    memswap_limit=f"{self.memory_mb}m",
+                    pids_limit=64,
+                    network_mode="none",
+                    read_only=True,
+                    cap_drop=["ALL"],
+                    security_opt=["no-new-privileges"],
+                    user=f"{os.getuid()}:{os.getgid()}",
+                    environment=PROBE_ENV,
+                    volumes=volumes,
+                    labels=resource_labels(role="edge-device"),
+                )
+            except docker.errors.DockerException as exc:  # e.g. an engine without CPU quotas (rootless)
+                return [], f"the engine refused the container: {str(exc).splitlines()[0][:300]}"
+            try:
+                return self._wait_container(container)
+            finally:
                 try:
                     container.remove(force=True)
                 except docker.errors.APIError:  # already gone
                     pass
+        finally:
             client.close()
+
+    def _wait_container(self, container) -> tuple[list[dict], str | None]:
+        try:
+            status = container.wait(timeout=self._timeout())
+        except Exception:  # requests' ReadTimeout and friends
+            return _events(container.logs(stdout=True, stderr=False)), "the device did not finish in time"
+        output = container.logs(stdout=True, stderr=False)
+        container.reload()
+        died = None
+        if container.attrs["State"].get("OOMKilled") or status.get("StatusCode") == 137:
+            died = f"out of memory: the device's {self.memory_mb} MB were exceeded (killed)"
+        elif status.get("StatusCode"):
+            tail = container.logs(stdout=False, stderr=True).decode(errors="replace").strip().splitlines()
+            died = f"exit {status['StatusCode']}: {' | '.join(tail[-2:])[:300]}"
+        return _events(output), died
 
     def _boot_process(self, flash: Path, name: str, file: str) -> tuple[list[dict], str | None]:
         (flash / "request.json").write_text(
