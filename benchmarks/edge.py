@@ -136,7 +136,7 @@ def run_seed(seed: int, fast: bool, device) -> dict:
     for new_layer, old_layer in zip(qat_model.layers, model.layers):
         new_layer.kernel.assign(old_layer.kernel)
         new_layer.bias.assign(old_layer.bias)
-    qat_model.compile(optimizer="adam", loss=loss)
+    qat_model.compile(optimizer=tf.keras.optimizers.Adam(1e-4), loss=loss)
     qat_model.fit(x_train, y_train, epochs=qat_epochs, batch_size=64, verbose=0)
     figures["qat_int8_acc"] = accuracy(convert(qat_model, True))
     figures["ptq_int8_acc"] = accuracy(int8)
