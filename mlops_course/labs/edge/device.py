@@ -10,8 +10,8 @@ share of one CPU and a memory limit, and latency and RAM are measured there.
 
 Each :meth:`Device.run` "flashes" the models and samples into a fresh folder and, for
 each model, boots the device on it: it runs ``device_probe.py`` (numpy and the LiteRT
-interpreter, nothing else), which reports what :class:`DeviceRun` holds. Two kinds of device
-with the same limits and the same program:
+interpreter, nothing else), which reports what :class:`DeviceRun` holds. Two kinds of
+device with the same limits and the same program:
 
 - **container** (when a Docker engine answers): made from the course base image,
   ``cpu_quota`` / ``cpu_period`` (the kernel's CFS bandwidth control: in every period
@@ -28,9 +28,9 @@ with the same limits and the same program:
   ``RLIMIT_AS`` at what the limit leaves once the runtime has loaded: the limit minus
   the runtime's own (anonymous) memory, which is what a container's limit is charged
   with (shared libraries already in the page cache are not); address space is at least
-  resident memory, so this is at least as strict for everything a model allocates. ``nice`` would not do (it slows a process only
-  when others compete for the CPU), nor ``taskset`` (whole cores only), and cgroups
-  need privileges the sandbox does not give.
+  resident memory, so this is at least as strict for everything a model allocates.
+  ``nice`` would not do (it slows a process only when others compete for the CPU), nor
+  ``taskset`` (whole cores only), and cgroups need privileges the sandbox does not give.
 
 Linux only (``/proc``, signals, rlimits); a container needs an engine that can bind
 this machine's folders.
@@ -206,7 +206,6 @@ class Device:
             name: DeviceRun(
                 model=name,
                 sha256=digests[name],
-                backend=self.backend,
                 cpus=self.cpus,
                 memory_mb=self.memory_mb,
                 **measured[name],
@@ -238,6 +237,7 @@ class Device:
                     results[name] = {"error": died or "the device stopped without a result"}
                 else:
                     results[name] = {k: v for k, v in measured.items() if k not in ("event", "name")}
+                results[name]["backend"] = self.backend
         return results
 
     def _request(self, flash_seen: str, name: str, file: str, cap_address_space: bool) -> dict:
