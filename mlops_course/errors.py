@@ -171,6 +171,10 @@ class PromQLError(CourseError, RuntimeError):
     """Prometheus rejected a query."""
 
 
+class DeviceError(CourseError, RuntimeError):
+    """m5's edge device cannot be set up or cannot boot."""
+
+
 # -- the course hub ---------------------------------------------------------------------
 
 

@@ -16,12 +16,13 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
-def die_with_parent() -> None:  # runs in the child before exec
-    """Linux: the child gets SIGTERM when its parent (the notebook kernel) dies."""
+def die_with_parent(signal_number: int = signal.SIGTERM) -> None:  # runs in the child before exec
+    """Linux: the child gets ``signal_number`` when its parent (the notebook kernel) dies
+    (SIGKILL for a child that may be stopped: a stopped process ignores SIGTERM)."""
     try:
         import ctypes
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal_number)  # PR_SET_PDEATHSIG
     except Exception:  # not Linux, or no libc: the caller's clean-up must do
         pass
 

@@ -44,6 +44,7 @@ from mlops_course.errors import SandboxError
 from mlops_course.grading.execution.jobs import EXECUTED, ExecutionJob, Outcome
 from mlops_course.grading.execution.kernels import JOB_DIR, WORK_DIR, ContainerKernel
 from mlops_course.grading.execution.run_notebook import KERNEL_ARGUMENTS, execute
+from mlops_course.infra.python_env import environment_folders, read_only_mounts
 from mlops_course.infra.resources import COURSE_LABEL
 from mlops_course.settings import npm_prefixes
 
@@ -112,18 +113,11 @@ def environment_mounts() -> dict[str, dict]:
     the npm prefix of the Node packages some modules run (m2_cicd), when there is one."""
     import mlops_course
 
-    paths = {Path(sys.prefix).resolve(), Path(mlops_course.__file__).resolve().parent}
-    base = Path(sys.base_prefix).resolve()
-    # A system Python (/usr, /usr/local) is not mounted over the image's own system
-    # folders: the image's Python 3.11 (Debian bookworm) serves the venv instead.
-    if base not in {Path("/usr"), Path("/usr/local")}:
-        paths.add(base)
+    paths = environment_folders() | {Path(mlops_course.__file__).resolve().parent}
     npm = node_prefix()
     if npm is not None:
         paths.add(npm)
-    # drop folders inside another mounted folder
-    keep = [p for p in paths if not any(p != q and q in p.parents for q in paths)]
-    return {str(p): {"bind": str(p), "mode": "ro"} for p in sorted(keep)}
+    return read_only_mounts(paths)
 
 
 def node_prefix() -> Path | None:

@@ -1,15 +1,17 @@
-"""Measuring TensorFlow Lite models the way an edge device runs them (module m5_edge).
+"""Measuring TensorFlow Lite models the way an edge device stores and runs them
+(module m5_edge).
 
 Import this module *before* TensorFlow: it sets the environment variables that keep
 TensorFlow's C++ logging quiet (they are read once, when TensorFlow loads). Then
 ``tf = tflite_eval.import_tensorflow()`` gives a TensorFlow with Keras' progress bars
 off and the converter's known warnings filtered.
 
-Every measurement runs a ``.tflite`` file with the LiteRT interpreter
-(``ai_edge_litert.interpreter.Interpreter``), one sample at a time, as a device does:
-accuracy (with int8 input quantisation when the model wants integers), file size,
-gzip size (what a download or an over-the-air update costs) and the median latency of
-one inference.
+What a lesson needs beside the student's own code: file size (flash), gzip size (a
+download or an over-the-air update), the median latency of one inference with the
+LiteRT interpreter (``ai_edge_litert.interpreter.Interpreter``, one sample at a time, as
+a device runs it), and what a ``.tflite`` file holds (tensor types, full integer or not).
+Running a model and scoring its predictions is the students' exercise; it is not here
+(the hidden tests do it themselves), nor anywhere else in the installed package.
 """
 
 from __future__ import annotations
@@ -48,8 +50,9 @@ quiet_tensorflow_env()
 
 
 def import_tensorflow():
-    """Import TensorFlow quietly: no progress bars, no known-harmless converter warnings."""
-    quiet_tensorflow_env()
+    """Import TensorFlow quietly: no progress bars, no known-harmless converter warnings.
+    (Safe to call again: the log settings were set when this module was imported.)"""
+    os.environ.update(QUIET_TF_ENV)
     import logging
 
     import tensorflow as tf
@@ -114,32 +117,6 @@ def quantize(x: np.ndarray, detail: dict) -> np.ndarray:
     return np.asarray(x, dtype=dtype)
 
 
-def dequantize(y: np.ndarray, detail: dict) -> np.ndarray:
-    """Integer output -> float: ``(y - zero_point) * scale``; float outputs unchanged."""
-    if np.dtype(detail["dtype"]).kind in "iu":
-        scale, zero_point = detail["quantization"]
-        return (y.astype(np.float32) - zero_point) * scale
-    return y.astype(np.float32)
-
-
-def predict(model: str | os.PathLike | bytes, x: np.ndarray) -> np.ndarray:
-    """Outputs (dequantised) of the model for every row of ``x``, one sample at a time."""
-    interpreter = load_interpreter(model)
-    inp = interpreter.get_input_details()[0]
-    out = interpreter.get_output_details()[0]
-    rows = []
-    for sample in np.asarray(x):
-        interpreter.set_tensor(inp["index"], quantize(sample[None, ...], inp))
-        interpreter.invoke()
-        rows.append(dequantize(interpreter.get_tensor(out["index"]), out)[0])
-    return np.stack(rows)
-
-
-def accuracy(model: str | os.PathLike | bytes, x: np.ndarray, y: np.ndarray) -> float:
-    """Share of rows whose arg-max output equals the label."""
-    return float(np.mean(predict(model, x).argmax(axis=1) == np.asarray(y)))
-
-
 def file_size(model: str | os.PathLike | bytes) -> int:
     """Bytes of the ``.tflite`` file (what flash/storage on the device must hold)."""
     return len(_model_bytes(model))
@@ -196,27 +173,3 @@ def is_full_integer(model: str | os.PathLike | bytes) -> bool:
         and types["output"] == "int8"
         and not any(name.startswith("float") for name in types["weights"])
     )
-
-
-def evaluate(
-    model: str | os.PathLike | bytes, x: np.ndarray, y: np.ndarray, latency_samples: int = 200
-) -> dict:
-    """Accuracy on (x, y), size and gzip size in KiB, median latency in ms."""
-    return {
-        "accuracy": accuracy(model, x, y),
-        "size_kb": file_size(model) / 1024,
-        "gzip_kb": gzip_size(model) / 1024,
-        "latency_ms": median_latency_ms(model, x, n=latency_samples),
-    }
-
-
-def evaluate_all(paths: dict, x: np.ndarray, y: np.ndarray, latency_samples: int = 200):
-    """A pandas table, one row per variant (the keys of ``paths``), plus the size ratio
-    and accuracy drop (in points) against the ``float32`` row when there is one."""
-    import pandas as pd
-
-    table = pd.DataFrame({name: evaluate(path, x, y, latency_samples) for name, path in paths.items()}).T
-    if "float32" in table.index:
-        table["size_ratio"] = table["size_kb"] / table.loc["float32", "size_kb"]
-        table["acc_drop_points"] = 100 * (table.loc["float32", "accuracy"] - table["accuracy"])
-    return table
