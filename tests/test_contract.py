@@ -700,8 +700,9 @@ class _HintsRemoved(ast.NodeTransformer):
 
 
 def checks_of(source: str) -> frozenset[str]:
-    """What a test cell checks: the condition of each assert (hint left out) and each
-    statement that raises AssertionError, as normalised syntax trees."""
+    """What a test cell checks: the condition of each assert (hint left out), each
+    statement that raises AssertionError, and each scoring of a theory question
+    (``quiz.score(...)``, whose key is the check), as normalised syntax trees."""
     code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
     checks = set()
     for statement in ast.parse(code).body:
@@ -710,6 +711,13 @@ def checks_of(source: str) -> frozenset[str]:
                 checks.add(ast.dump(_HintsRemoved().visit(node).test))
             elif isinstance(node, ast.Raise) and "AssertionError" in ast.dump(node):
                 checks.add(ast.dump(_HintsRemoved().visit(statement)))
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "score"
+                and getattr(node.func.value, "id", None) == "quiz"
+            ):
+                checks.add(ast.dump(_HintsRemoved().visit(node)))
     return frozenset(checks)
 
 

@@ -413,7 +413,7 @@ def _side(a: Prints, b: Prints, kind: str) -> Side:
     )
 
 
-def matches(a: Prints, b: Prints) -> tuple[Match, ...]:
+def shared_fragments(a: Prints, b: Prints) -> tuple[Match, ...]:
     """Every pair of pieces that share fragments, code first, most shared first."""
     from copydetect import compare_files
 
@@ -490,7 +490,7 @@ def find_similar(
             prints[student] = fingerprint(read, given, count_model_answer)
     ranked = rank([compare(a, b) for a, b in itertools.combinations(prints.values(), 2)])
     pairs = [
-        replace(pair, matches=matches(prints[pair.a], prints[pair.b]))
+        replace(pair, matches=shared_fragments(prints[pair.a], prints[pair.b]))
         if number < details and pair.shares_anything
         else pair
         for number, pair in enumerate(ranked)
