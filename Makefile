@@ -8,7 +8,7 @@ export PATH := $(BIN):$(PATH)
 export MLOPS_COURSE_CACHE ?= $(CURDIR)/.cache
 WORKERS ?= 2
 
-.PHONY: help venv demo test test-fast lint lab release docs benchmark hub hub-image clean
+.PHONY: help venv demo test test-fast lint lab release checkpoint docs benchmark hub hub-image clean
 
 help:
 	@echo "make demo       set up .venv, release all assignments, grade the example class (the main job)"
@@ -17,6 +17,7 @@ help:
 	@echo "make lint       ruff: lint and format check"
 	@echo "make lab        JupyterLab for a student on a laptop: open release/<module>/, Validate, check"
 	@echo "make release    regenerate release/ from source/ (then commit it)"
+	@echo "make checkpoint the model path's checkpoints (m1, m2 model; m4 image.json) from m3's model answer"
 	@echo "make docs       regenerate docs/reference.md (commands, environment variables) from the code"
 	@echo "make benchmark  grading speed: mlops-course grade vs plain nbgrader autograde"
 	@echo "make hub        JupyterHub for the course on 127.0.0.1:8000 (root; demo users printed)"
@@ -61,6 +62,10 @@ lab: venv
 
 release: venv
 	$(BIN)/mlops-course release
+
+# m3's model answer registers the model the later modules serve (then `make release`)
+checkpoint: venv
+	$(BIN)/python tools/checkpoint.py
 
 docs: venv
 	$(BIN)/python docs/build_reference.py

@@ -137,6 +137,11 @@ class RegistryError(CourseError, RuntimeError):
     """A local registry cannot be started or reached."""
 
 
+class CheckpointError(CourseError, ValueError):
+    """A model checkpoint (the model handed from one module to the next) is missing,
+    malformed, or not a model the course's API can serve."""
+
+
 class ComposeError(CourseError, RuntimeError):
     """Docker Compose is missing or a compose command failed."""
 
