@@ -110,12 +110,15 @@ def build_image(
     *,
     dockerfile: str = "Dockerfile",
     base_image: str | None = None,
+    buildargs: dict[str, str] | None = None,
     labels: dict | None = None,
     timeout: float = 600,
 ) -> BuildResult:
     """Build with the classic builder, keeping the log; never raises on a failed build
-    (the error and the log's tail are in the result). RUN steps get the host network
+    (the error and the log's tail are in the result). ``base_image`` is the build
+    argument ``BASE_IMAGE``, ``buildargs`` any others. RUN steps get the host network
     (``network_mode="host"``) so that ``pip install`` reaches the package index."""
+    args = {**({"BASE_IMAGE": base_image} if base_image else {}), **(buildargs or {})}
     log: list[str] = []
     try:
         stream = client.api.build(
@@ -124,7 +127,7 @@ def build_image(
             tag=tag,
             rm=True,
             forcerm=True,
-            buildargs={"BASE_IMAGE": base_image} if base_image else None,
+            buildargs={key: str(value) for key, value in args.items()} or None,
             labels=labels if labels is not None else resource_labels(),
             network_mode="host",
             decode=True,
