@@ -100,6 +100,9 @@ def runner_env(checkout: str | Path, extra: dict[str, str] | None = None) -> dic
             "RUNNER_TEMP": tempfile.gettempdir(),
             "PIP_NO_INDEX": "1",
             "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+            # A runner has the project's requirements only: the pytest plugins of the
+            # course environment (nbval, xdist, ...) stay out, and their seconds of imports.
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
             "PYTHONDONTWRITEBYTECODE": "1",
             "PY_COLORS": "0",
             "NO_COLOR": "1",
