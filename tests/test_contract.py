@@ -688,7 +688,8 @@ MIN_INDEPENDENT_CELLS = 2
 
 
 class _HintsRemoved(ast.NodeTransformer):
-    """An assert's hint and an AssertionError's message say how to fix, not what is checked."""
+    """An assert's hint, an AssertionError's message and a scored question's hint say how
+    to fix, not what is checked."""
 
     def visit_Assert(self, node):
         return ast.Assert(test=self.visit(node.test), msg=None)
@@ -696,13 +697,26 @@ class _HintsRemoved(ast.NodeTransformer):
     def visit_Call(self, node):
         if isinstance(node.func, ast.Name) and node.func.id == "AssertionError":
             return ast.Call(func=node.func, args=[], keywords=[])
+        if _scores_a_question(node):
+            keywords = [keyword for keyword in node.keywords if keyword.arg != "hint"]
+            return ast.Call(func=node.func, args=node.args, keywords=keywords)
         return self.generic_visit(node)
+
+
+def _scores_a_question(node) -> bool:
+    """``quiz.score(name, answer, key, ...)``: a theory question scored against its key."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "score"
+        and getattr(node.func.value, "id", None) == "quiz"
+    )
 
 
 def checks_of(source: str) -> frozenset[str]:
     """What a test cell checks: the condition of each assert (hint left out), each
-    statement that raises AssertionError, and each scoring of a theory question
-    (``quiz.score(...)``, whose key is the check), as normalised syntax trees."""
+    statement that raises AssertionError, and each question it scores (``quiz.score``,
+    hint left out), as normalised syntax trees."""
     code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
     checks = set()
     for statement in ast.parse(code).body:
@@ -711,12 +725,7 @@ def checks_of(source: str) -> frozenset[str]:
                 checks.add(ast.dump(_HintsRemoved().visit(node).test))
             elif isinstance(node, ast.Raise) and "AssertionError" in ast.dump(node):
                 checks.add(ast.dump(_HintsRemoved().visit(statement)))
-            elif (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "score"
-                and getattr(node.func.value, "id", None) == "quiz"
-            ):
+            elif _scores_a_question(node):
                 checks.add(ast.dump(_HintsRemoved().visit(node)))
     return frozenset(checks)
 
@@ -728,8 +737,9 @@ def evidence_problems(name: str, path, rubric) -> list[str]:
     Independent means: different grade cells (distinct grade ids, points > 0) that check
     different things of the student's work. A manually graded answer is its own piece of
     evidence (a lecturer grades it). A test cell counts only when it checks something:
-    its asserts (hints left out) are not all found in another cell of the same criterion,
-    so a copy of another cell's asserts, or a part of them, adds nothing."""
+    its asserts and scored questions (hints left out) are not all found in another cell
+    of the same criterion, so a copy of another cell's asserts, or a part of them, adds
+    nothing."""
     nb = nbformat.read(str(path), as_version=4)
     sources = {grade_id_of(c): c.source for c in grade_cells(nb)}
     manual = {grade_id_of(c) for c in grade_cells(nb) if is_manual(c)}
@@ -852,6 +862,31 @@ def test_the_evidence_check_names_the_module_the_criterion_and_the_cells(tmp_pat
     assert "open_essay" not in by_criterion["LG1"]  # reporting points never count for a goal
 
 
+def test_the_evidence_check_counts_each_scored_question_once(tmp_path):
+    """A theory test scores its answer against a key (quiz.score, no assert): two
+    questions are two pieces of evidence; the same question scored again, with another
+    hint, adds nothing."""
+
+    def scored(grade_id, question, hint):
+        source = f'"""T."""\nquiz.score("{question}", {question}, "key", points=1, hint="{hint}")'
+        return authoring.test(grade_id, source, points=1, goal="LG5", criterion="theory")
+
+    nb = authoring.notebook(
+        [
+            scored("test_q_vm", "q_vm", "reread Part 1"),
+            scored("test_q_ports", "q_ports", "reread Part 1"),
+            scored("test_q_digest", "q_digest", "reread Part 1"),
+            scored("test_q_digest_again", "q_digest", "another hint"),
+        ]
+    )
+    nb.cells[2].metadata.mlops_course["criterion"] = "registry"
+    nb.cells[3].metadata.mlops_course["criterion"] = "registry"
+    path = authoring.write(nb, tmp_path / "m9_demo.ipynb")
+    problems = evidence_problems("m9_demo", path, load_rubric(data_file("rubric.yaml")))
+    assert [p.split("'")[1] for p in problems] == ["registry"], "\n".join(problems)
+    assert "test_q_digest_again (1 point, only repeats checks of test_q_digest)" in problems[0]
+
+
 # ------------------------------------------------------------------ theory questions
 # The style of docs/authoring.md, "Theory questions": every theory answer asks its
 # question with mlops_course.labs.quiz (authoring.question), its test checks the format
@@ -866,14 +901,7 @@ def _visible_and_hidden(source: str) -> tuple[str, str]:
 
 
 def _score_calls(hidden: str) -> list[ast.Call]:
-    return [
-        node
-        for node in ast.walk(ast.parse(hidden))
-        if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr == "score"
-        and getattr(node.func.value, "id", None) == "quiz"
-    ]
+    return [node for node in ast.walk(ast.parse(hidden)) if _scores_a_question(node)]
 
 
 def question_problems(name: str, nb) -> list[str]:
