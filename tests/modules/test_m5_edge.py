@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import source_answer
 
 from mlops_course.labs.edge import pruning, tflite_eval
 
@@ -203,7 +204,12 @@ def test_typical_mistakes_lose_points(grade_variant):
             "results_table": RESULTS_ON_TRAINING_DATA,
             "magnitude_prune": PRUNE_BIASES_TOO,
             "pick_variant": PICK_IGNORES_LATENCY,
-            "q_delegate": 'q_delegate = "b"',
+            # int8 weights taken for an int8 model: both ticks wrong, nothing earned
+            "q_delegate": source_answer(
+                ASSIGNMENT, "q_delegate", ('{"int8_io", "qat_int8_io"}', '{"dynamic_range", "int8_float_io"}')
+            ),
+            # the biases counted as int8 too
+            "q_int8_bytes": source_answer(ASSIGNMENT, "q_int8_bytes", ("outputs * 4", "outputs * 1")),
         },
     )
     assert result.result.status == "graded", result.result.reason
@@ -216,6 +222,7 @@ def test_typical_mistakes_lose_points(grade_variant):
     assert result.scores["test_magnitude_prune"] == 0
     assert result.scores["test_pick_variant"] == 0
     assert result.scores["test_q_delegate"] == 0
+    assert result.scores["test_q_int8_bytes"] == 0
     # ...and nothing else is lost (open questions are graded by hand)
     assert lost - set(result.manual) == {
         "test_tflite_converter_int8",
@@ -224,6 +231,7 @@ def test_typical_mistakes_lose_points(grade_variant):
         "test_magnitude_prune",
         "test_pick_variant",
         "test_q_delegate",
+        "test_q_int8_bytes",
     }
     text = _outputs_text(result.executed)
     assert "inference_input_type" in text  # the hint of the int8 test
