@@ -817,10 +817,17 @@ def test_every_technical_criterion_rests_on_two_independent_cells(module):
 def test_the_evidence_check_names_the_module_the_criterion_and_the_cells(tmp_path):
     """Copies of one check (another hint, or a part of another cell's checks) count once,
     a cell without checks not at all; an open question counts; a reporting criterion
-    needs nothing and never counts for its cell's learning goal."""
+    needs nothing and never counts for its cell's learning goal; each theory question a
+    cell scores is a check of its own."""
 
     def check(grade_id, body, goal, criterion=None):
         return authoring.test(grade_id, f'"""T."""\n{body}', points=1, goal=goal, criterion=criterion)
+
+    def scored(question, hint="h"):
+        return (
+            f'quiz.check("{question}", {question})\n### BEGIN HIDDEN TESTS\n'
+            f'quiz.score("{question}", {question}, "a", points=1, hint="{hint}")\n### END HIDDEN TESTS'
+        )
 
     loop = 'for x in X:\n    if not x:\n        raise AssertionError("{}")'
     nb = authoring.notebook(
@@ -838,12 +845,18 @@ def test_the_evidence_check_names_the_module_the_criterion_and_the_cells(tmp_pat
             authoring.open_question("open_essay", "answer", points=3, goal="LG1", criterion="reporting"),
             check("test_edge", 'assert small, "h"', "LG3"),
             authoring.open_question("open_edge", "answer", points=3, goal="LG3"),
+            check("test_q_one", scored("q_one"), "LG4", "theory"),
+            check("test_q_two", scored("q_two"), "LG4", "theory"),
+            check("test_q_three", scored("q_three"), "LG4", "theory_copy"),
+            check("test_q_three_again", scored("q_three", "another hint"), "LG4", "theory_copy"),
         ]
     )
     path = authoring.write(nb, tmp_path / "m9_demo.ipynb")
     problems = evidence_problems("m9_demo", path, load_rubric(data_file("rubric.yaml")))
     by_criterion = {p.split("'")[1]: p for p in problems}
-    assert sorted(by_criterion) == ["LG1", "LG2", "gate", "loop", "subset"], "\n".join(problems)
+    assert sorted(by_criterion) == ["LG1", "LG2", "gate", "loop", "subset", "theory_copy"], "\n".join(
+        problems
+    )
     assert by_criterion["gate"].startswith(
         "m9_demo: technical criterion 'gate' (module criterion) rests on 1 independent grade cell(s), "
         "at least 2 needed"
@@ -860,6 +873,7 @@ def test_the_evidence_check_names_the_module_the_criterion_and_the_cells(tmp_pat
     )
     assert by_criterion["LG1"].startswith("m9_demo: technical criterion 'LG1' (learning goal) rests on 1 ")
     assert "open_essay" not in by_criterion["LG1"]  # reporting points never count for a goal
+    assert "test_q_three_again (1 point, only repeats checks of test_q_three)" in by_criterion["theory_copy"]
 
 
 def test_the_evidence_check_counts_each_scored_question_once(tmp_path):
