@@ -700,8 +700,9 @@ class _HintsRemoved(ast.NodeTransformer):
 
 
 def checks_of(source: str) -> frozenset[str]:
-    """What a test cell checks: the condition of each assert (hint left out) and each
-    statement that raises AssertionError, as normalised syntax trees."""
+    """What a test cell checks: the condition of each assert (hint left out), each
+    statement that raises AssertionError, and each theory question it scores
+    (``quiz.score(name, ...)``, by name), as normalised syntax trees."""
     code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
     checks = set()
     for statement in ast.parse(code).body:
@@ -710,6 +711,8 @@ def checks_of(source: str) -> frozenset[str]:
                 checks.add(ast.dump(_HintsRemoved().visit(node).test))
             elif isinstance(node, ast.Raise) and "AssertionError" in ast.dump(node):
                 checks.add(ast.dump(_HintsRemoved().visit(statement)))
+            elif _is_score_call(node) and node.args:
+                checks.add(f"quiz.score({ast.dump(node.args[0])})")
     return frozenset(checks)
 
 
@@ -720,7 +723,8 @@ def evidence_problems(name: str, path, rubric) -> list[str]:
     Independent means: different grade cells (distinct grade ids, points > 0) that check
     different things of the student's work. A manually graded answer is its own piece of
     evidence (a lecturer grades it). A test cell counts only when it checks something:
-    its asserts (hints left out) are not all found in another cell of the same criterion,
+    its asserts (hints left out) and the theory questions it scores are not all found in
+    another cell of the same criterion,
     so a copy of another cell's asserts, or a part of them, adds nothing."""
     nb = nbformat.read(str(path), as_version=4)
     sources = {grade_id_of(c): c.source for c in grade_cells(nb)}
@@ -770,6 +774,15 @@ def evidence_problems(name: str, path, rubric) -> list[str]:
                 f"a test cell that checks another part of the work"
             )
     return problems
+
+
+def test_a_scored_theory_question_is_a_check_of_its_own():
+    """A theory test checks with quiz.score, not with asserts: each question it scores
+    counts once, whatever its key or hint."""
+    cell = 'quiz.check("{0}", {0})\nquiz.score("{0}", {0}, "{1}", points=1, hint="{1}")'
+    first = checks_of(cell.format("q_first", "key"))
+    assert first and first == checks_of(cell.format("q_first", "another"))
+    assert first != checks_of(cell.format("q_second", "key"))
 
 
 # Modules other branches are changing: their known gap is listed here until it is fixed
@@ -857,15 +870,18 @@ def _visible_and_hidden(source: str) -> tuple[str, str]:
     return visible, rest.partition("### END HIDDEN TESTS")[0]
 
 
-def _score_calls(hidden: str) -> list[ast.Call]:
-    return [
-        node
-        for node in ast.walk(ast.parse(hidden))
-        if isinstance(node, ast.Call)
+def _is_score_call(node: ast.AST) -> bool:
+    """A call ``quiz.score(...)``: the hidden scoring of a theory question."""
+    return (
+        isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
         and node.func.attr == "score"
         and getattr(node.func.value, "id", None) == "quiz"
-    ]
+    )
+
+
+def _score_calls(hidden: str) -> list[ast.Call]:
+    return [node for node in ast.walk(ast.parse(hidden)) if _is_score_call(node)]
 
 
 def question_problems(name: str, nb) -> list[str]:
