@@ -23,10 +23,19 @@ from mlops_course.settings import in_ci
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = Course(REPO).assignments()
-# The modules whose theory questions are on mlops_course.labs.quiz (issue 14; the
-# others move onto it one by one: add each here when it does). test_contract.py checks
-# their question style, test_quiz.py that guessing earns at most 20% of their points.
-QUIZ_MODULES = ["m0_setup", "m1_docker", "m2_cicd", "m3_workflow", "m4_kubernetes", "m5_edge"]
+# The modules whose theory questions are on mlops_course.labs.quiz (all eight since
+# issue 14). test_contract.py checks their question style, test_quiz.py that guessing
+# earns at most 20% of their points.
+QUIZ_MODULES = [
+    "m0_setup",
+    "m1_docker",
+    "m2_cicd",
+    "m3_workflow",
+    "m4_kubernetes",
+    "m5_edge",
+    "m6_tuning",
+    "m7_monitoring",
+]
 
 
 # -- system parts: skip here, fail in CI ------------------------------------------------
