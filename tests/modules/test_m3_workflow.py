@@ -178,7 +178,11 @@ def test_a_computed_question_gives_the_model_answer_full_marks_for_every_seed(qu
 @pytest.mark.parametrize(
     "question, edits, share",
     [
-        ("q_cached_calls", [('    if "TASK_SOURCE" in policy:\n        key.append(call["code"])\n', "")], 0.5),
+        (
+            "q_cached_calls",
+            [('    if "TASK_SOURCE" in policy:\n        key.append(call["code"])\n', "")],
+            0.5,
+        ),
         (
             "q_ingest_attempts",
             [("min(failures + 1, INGEST_RETRIES + 1)", "min(failures + 1, INGEST_RETRIES)")],
