@@ -4,6 +4,10 @@ notebooks. Tests import from here, never from a conftest.py or from each other."
 
 from __future__ import annotations
 
+import ast
+import contextlib
+import functools
+import io
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +23,19 @@ from mlops_course.settings import in_ci
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = Course(REPO).assignments()
-# The modules whose theory questions are on mlops_course.labs.quiz (issue 14; the
-# others move onto it one by one: add each here when it does). test_contract.py checks
-# their question style, test_quiz.py that guessing earns at most 20% of their points.
-QUIZ_MODULES = ["m0_setup"]
+# The modules whose theory questions are on mlops_course.labs.quiz (all eight since
+# issue 14). test_contract.py checks their question style, test_quiz.py that guessing
+# earns at most 20% of their points.
+QUIZ_MODULES = [
+    "m0_setup",
+    "m1_docker",
+    "m2_cicd",
+    "m3_workflow",
+    "m4_kubernetes",
+    "m5_edge",
+    "m6_tuning",
+    "m7_monitoring",
+]
 
 
 # -- system parts: skip here, fail in CI ------------------------------------------------
@@ -188,6 +201,42 @@ def append_to_cells(nb, additions: dict[str, str]):
     if missing:
         raise KeyError(f"no cell with grade id {sorted(missing)}")
     return nb
+
+
+# -- theory questions computed from SEED, outside a kernel ----------------------------------
+
+
+@functools.cache
+def _cell_sources(assignment: str) -> dict[str, str]:
+    nb = nbformat.read(str(REPO / "source" / assignment / f"{assignment}.ipynb"), as_version=4)
+    return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells if "nbgrader" in c.metadata}
+
+
+def run_cell(source: str, namespace: dict):
+    """Run a cell's code in ``namespace``; the value of its last expression, as a kernel
+    gives it to nbgrader (None when the cell ends with a statement)."""
+    tree = ast.parse(source)
+    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    exec(compile(tree, "<cell>", "exec"), namespace)
+    return None if last is None else eval(compile(ast.Expression(last.value), "<cell>", "eval"), namespace)
+
+
+def computed_question(
+    assignment: str, question: str, seed: int, *, setup: str, given: list[str], answer: str | None = None
+) -> tuple[dict, float]:
+    """Answer a question computed from SEED the way a graded notebook does, in seconds:
+    ``setup`` (the imports the cells use; a module's imports cell may start engines),
+    its ``given_*`` cells, the answer cell (the model answer, or ``answer``) and the
+    test cell, hidden part included. Returns the namespace and the points the test gave."""
+    sources = _cell_sources(assignment)
+    namespace = {"SEED": seed, "FAST": True}
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(setup, namespace)
+        for grade_id in given:
+            run_cell(sources[grade_id], namespace)
+        run_cell(sources[question] if answer is None else answer, namespace)
+        points = run_cell(sources[f"test_{question}"], namespace)
+    return namespace, points
 
 
 # -- a browser for the end-to-end tests (headless Chromium, Debian's chromedriver) ----------

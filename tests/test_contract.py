@@ -688,7 +688,8 @@ MIN_INDEPENDENT_CELLS = 2
 
 
 class _HintsRemoved(ast.NodeTransformer):
-    """An assert's hint and an AssertionError's message say how to fix, not what is checked."""
+    """An assert's hint, an AssertionError's message and a scored question's hint say how
+    to fix, not what is checked."""
 
     def visit_Assert(self, node):
         return ast.Assert(test=self.visit(node.test), msg=None)
@@ -696,13 +697,26 @@ class _HintsRemoved(ast.NodeTransformer):
     def visit_Call(self, node):
         if isinstance(node.func, ast.Name) and node.func.id == "AssertionError":
             return ast.Call(func=node.func, args=[], keywords=[])
+        if _scores_a_question(node):
+            keywords = [keyword for keyword in node.keywords if keyword.arg != "hint"]
+            return ast.Call(func=node.func, args=node.args, keywords=keywords)
         return self.generic_visit(node)
+
+
+def _scores_a_question(node) -> bool:
+    """``quiz.score(name, answer, key, ...)``: a theory question scored against its key."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "score"
+        and getattr(node.func.value, "id", None) == "quiz"
+    )
 
 
 def checks_of(source: str) -> frozenset[str]:
     """What a test cell checks: the condition of each assert (hint left out), each
-    statement that raises AssertionError, and each scoring of a theory question
-    (``quiz.score(...)``, whose key is the check), as normalised syntax trees."""
+    statement that raises AssertionError, and each question it scores (``quiz.score``,
+    hint left out), as normalised syntax trees."""
     code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
     checks = set()
     for statement in ast.parse(code).body:
@@ -711,13 +725,9 @@ def checks_of(source: str) -> frozenset[str]:
                 checks.add(ast.dump(_HintsRemoved().visit(node).test))
             elif isinstance(node, ast.Raise) and "AssertionError" in ast.dump(node):
                 checks.add(ast.dump(_HintsRemoved().visit(statement)))
-            elif (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "score"
-                and getattr(node.func.value, "id", None) == "quiz"
-            ):
-                checks.add(ast.dump(_HintsRemoved().visit(node)))
+            elif _scores_a_question(node) and node.args:
+                # one check per question, whatever its key or hint
+                checks.add(f"quiz.score({ast.dump(node.args[0])})")
     return frozenset(checks)
 
 
@@ -728,8 +738,9 @@ def evidence_problems(name: str, path, rubric) -> list[str]:
     Independent means: different grade cells (distinct grade ids, points > 0) that check
     different things of the student's work. A manually graded answer is its own piece of
     evidence (a lecturer grades it). A test cell counts only when it checks something:
-    its asserts (hints left out) are not all found in another cell of the same criterion,
-    so a copy of another cell's asserts, or a part of them, adds nothing."""
+    its asserts and scored questions (hints left out) are not all found in another cell
+    of the same criterion, so a copy of another cell's asserts, or a part of them, adds
+    nothing."""
     nb = nbformat.read(str(path), as_version=4)
     sources = {grade_id_of(c): c.source for c in grade_cells(nb)}
     manual = {grade_id_of(c) for c in grade_cells(nb) if is_manual(c)}
@@ -780,6 +791,15 @@ def evidence_problems(name: str, path, rubric) -> list[str]:
     return problems
 
 
+def test_a_scored_theory_question_is_a_check_of_its_own():
+    """A theory test checks with quiz.score, not with asserts: each question it scores
+    counts once, whatever its key or hint."""
+    cell = 'quiz.check("{0}", {0})\nquiz.score("{0}", {0}, "{1}", points=1, hint="{1}")'
+    first = checks_of(cell.format("q_first", "key"))
+    assert first and first == checks_of(cell.format("q_first", "another"))
+    assert first != checks_of(cell.format("q_second", "key"))
+
+
 # Modules other branches are changing: their known gap is listed here until it is fixed
 # there (strict: the marker must go as soon as the module passes).
 EVIDENCE_GAPS = {
@@ -807,10 +827,17 @@ def test_every_technical_criterion_rests_on_two_independent_cells(module):
 def test_the_evidence_check_names_the_module_the_criterion_and_the_cells(tmp_path):
     """Copies of one check (another hint, or a part of another cell's checks) count once,
     a cell without checks not at all; an open question counts; a reporting criterion
-    needs nothing and never counts for its cell's learning goal."""
+    needs nothing and never counts for its cell's learning goal; each theory question a
+    cell scores is a check of its own."""
 
     def check(grade_id, body, goal, criterion=None):
         return authoring.test(grade_id, f'"""T."""\n{body}', points=1, goal=goal, criterion=criterion)
+
+    def scored(question, hint="h"):
+        return (
+            f'quiz.check("{question}", {question})\n### BEGIN HIDDEN TESTS\n'
+            f'quiz.score("{question}", {question}, "a", points=1, hint="{hint}")\n### END HIDDEN TESTS'
+        )
 
     loop = 'for x in X:\n    if not x:\n        raise AssertionError("{}")'
     nb = authoring.notebook(
@@ -828,12 +855,18 @@ def test_the_evidence_check_names_the_module_the_criterion_and_the_cells(tmp_pat
             authoring.open_question("open_essay", "answer", points=3, goal="LG1", criterion="reporting"),
             check("test_edge", 'assert small, "h"', "LG3"),
             authoring.open_question("open_edge", "answer", points=3, goal="LG3"),
+            check("test_q_one", scored("q_one"), "LG4", "theory"),
+            check("test_q_two", scored("q_two"), "LG4", "theory"),
+            check("test_q_three", scored("q_three"), "LG4", "theory_copy"),
+            check("test_q_three_again", scored("q_three", "another hint"), "LG4", "theory_copy"),
         ]
     )
     path = authoring.write(nb, tmp_path / "m9_demo.ipynb")
     problems = evidence_problems("m9_demo", path, load_rubric(data_file("rubric.yaml")))
     by_criterion = {p.split("'")[1]: p for p in problems}
-    assert sorted(by_criterion) == ["LG1", "LG2", "gate", "loop", "subset"], "\n".join(problems)
+    assert sorted(by_criterion) == ["LG1", "LG2", "gate", "loop", "subset", "theory_copy"], "\n".join(
+        problems
+    )
     assert by_criterion["gate"].startswith(
         "m9_demo: technical criterion 'gate' (module criterion) rests on 1 independent grade cell(s), "
         "at least 2 needed"
@@ -850,6 +883,32 @@ def test_the_evidence_check_names_the_module_the_criterion_and_the_cells(tmp_pat
     )
     assert by_criterion["LG1"].startswith("m9_demo: technical criterion 'LG1' (learning goal) rests on 1 ")
     assert "open_essay" not in by_criterion["LG1"]  # reporting points never count for a goal
+    assert "test_q_three_again (1 point, only repeats checks of test_q_three)" in by_criterion["theory_copy"]
+
+
+def test_the_evidence_check_counts_each_scored_question_once(tmp_path):
+    """A theory test scores its answer against a key (quiz.score, no assert): two
+    questions are two pieces of evidence; the same question scored again, with another
+    hint, adds nothing."""
+
+    def scored(grade_id, question, hint):
+        source = f'"""T."""\nquiz.score("{question}", {question}, "key", points=1, hint="{hint}")'
+        return authoring.test(grade_id, source, points=1, goal="LG5", criterion="theory")
+
+    nb = authoring.notebook(
+        [
+            scored("test_q_vm", "q_vm", "reread Part 1"),
+            scored("test_q_ports", "q_ports", "reread Part 1"),
+            scored("test_q_digest", "q_digest", "reread Part 1"),
+            scored("test_q_digest_again", "q_digest", "another hint"),
+        ]
+    )
+    nb.cells[2].metadata.mlops_course["criterion"] = "registry"
+    nb.cells[3].metadata.mlops_course["criterion"] = "registry"
+    path = authoring.write(nb, tmp_path / "m9_demo.ipynb")
+    problems = evidence_problems("m9_demo", path, load_rubric(data_file("rubric.yaml")))
+    assert [p.split("'")[1] for p in problems] == ["registry"], "\n".join(problems)
+    assert "test_q_digest_again (1 point, only repeats checks of test_q_digest)" in problems[0]
 
 
 # ------------------------------------------------------------------ theory questions
@@ -866,14 +925,7 @@ def _visible_and_hidden(source: str) -> tuple[str, str]:
 
 
 def _score_calls(hidden: str) -> list[ast.Call]:
-    return [
-        node
-        for node in ast.walk(ast.parse(hidden))
-        if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr == "score"
-        and getattr(node.func.value, "id", None) == "quiz"
-    ]
+    return [node for node in ast.walk(ast.parse(hidden)) if _scores_a_question(node)]
 
 
 def question_problems(name: str, nb) -> list[str]:

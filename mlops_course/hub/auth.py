@@ -46,6 +46,7 @@ def make_pre_spawn_hook(settings: HubSettings):
                 "JUPYTER_CONFIG_PATH": str(settings.role_config_dir(role)),
                 "NBGRADER_EXCHANGE": str(settings.exchange),
                 "MLOPS_COURSE_ROLE": role,
+                "MLOPS_COURSE_NPM_PREFIX": str(settings.npm_prefix),  # m2_cicd's Node packages
             }
         )
         spawner.log.info("starting %s's server as %s", spawner.user.name, role)

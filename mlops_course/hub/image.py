@@ -12,6 +12,7 @@ from mlops_course.course import Course
 from mlops_course.errors import HubSetupError
 from mlops_course.hub.env import copy_package_source, pinned_requirements
 from mlops_course.hub.system import Log
+from mlops_course.labs.cicd.node_packages import specs as node_specs
 
 DOCKERFILE = Path("hub") / "Dockerfile.singleuser"  # in the course folder
 IMAGE_LABEL = "org.mlops-course.role"
@@ -19,7 +20,7 @@ IMAGE_LABEL = "org.mlops-course.role"
 
 def image_context(folder: Path, course: Course) -> Path:
     """The build context of :data:`DOCKERFILE`: the Dockerfile, requirements-full.txt,
-    requirements-light.txt, pyproject.toml, README.md and mlops_course/."""
+    requirements-light.txt, npm-packages.txt, pyproject.toml, README.md and mlops_course/."""
     dockerfile = course.root / DOCKERFILE
     if not dockerfile.is_file():
         raise HubSetupError(f"the course folder {course.root} has no {DOCKERFILE}")
@@ -27,6 +28,7 @@ def image_context(folder: Path, course: Course) -> Path:
     (folder / "Dockerfile").write_bytes(dockerfile.read_bytes())
     for profile in ("full", "light"):
         (folder / f"requirements-{profile}.txt").write_text("\n".join(pinned_requirements(profile)) + "\n")
+    (folder / "npm-packages.txt").write_text("\n".join(node_specs()) + "\n")  # m2_cicd's, pinned
     return folder
 
 

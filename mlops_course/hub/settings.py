@@ -121,6 +121,11 @@ class HubSettings:
         return self.prefix / "venv"
 
     @property
+    def npm_prefix(self) -> Path:
+        """Where the course's Node packages (m2_cicd) are installed for every user."""
+        return self.prefix / "npm"
+
+    @property
     def proxy_command(self) -> Path:
         return self.proxy_prefix / "node_modules" / ".bin" / "configurable-http-proxy"
 

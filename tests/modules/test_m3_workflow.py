@@ -8,9 +8,10 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections import Counter
 
 import pytest
-from helpers import source_answer
+from helpers import computed_question, source_answer
 
 from mlops_course.labs.workflow import prefect_local, tracking
 
@@ -149,6 +150,128 @@ def test_tracking_runs_and_registry(mlflow_folder):
     loaded = mlflow.sklearn.load_model("models:/m/2")
     assert list(loaded.predict([[5]])) == [1]
     assert (mlflow_folder / "artifacts").exists()
+
+
+# --- the questions computed from each SEED --------------------------------------------------------------
+
+THEORY_SETUP = "import numpy as np\nfrom mlops_course.labs import quiz\n"
+COMPUTED = {"q_cached_calls": ["given_task_calls"], "q_ingest_attempts": ["given_source_failures"]}
+SEEDS = range(60)
+
+
+@pytest.mark.parametrize("question", COMPUTED)
+def test_a_computed_question_gives_the_model_answer_full_marks_for_every_seed(question):
+    """The model answer and the hidden test's key agree for every student, and a number
+    copied from a neighbour is mostly wrong."""
+    answers = []
+    for seed in SEEDS:
+        namespace, points = computed_question(
+            ASSIGNMENT, question, seed, setup=THEORY_SETUP, given=COMPUTED[question]
+        )
+        assert points == 1, (seed, namespace[question])
+        answers.append(namespace[question])
+    assert max(Counter(answers).values()) < len(answers) / 3, Counter(answers)
+
+
+# Ignoring the code version matters only where a later flow run repeats a train call with
+# edited code: about half the seeds (32 of these 60); the other mistakes show in almost all.
+@pytest.mark.parametrize(
+    "question, edits, share",
+    [
+        (
+            "q_cached_calls",
+            [('    if "TASK_SOURCE" in policy:\n        key.append(call["code"])\n', "")],
+            0.5,
+        ),
+        (
+            "q_ingest_attempts",
+            [("min(failures + 1, INGEST_RETRIES + 1)", "min(failures + 1, INGEST_RETRIES)")],
+            0.75,
+        ),
+        ("q_ingest_attempts", [("min(failures + 1, INGEST_RETRIES + 1)", "failures + 1")], 0.75),
+    ],
+    ids=["cache-code-ignored", "retries-are-all-attempts", "retries-unlimited"],
+)
+def test_a_typical_mistake_in_a_computed_question_earns_nothing_for_most_students(question, edits, share):
+    wrong = source_answer(ASSIGNMENT, question, *edits)
+    points = [
+        computed_question(
+            ASSIGNMENT, question, seed, setup=THEORY_SETUP, given=COMPUTED[question], answer=wrong
+        )[1]
+        for seed in SEEDS
+    ]
+    assert points.count(0) > share * len(points), points
+
+
+# The task calls of one student run through real Prefect, in a fresh process (configure()
+# before `import prefect`): every task and version of its code in a module of its own,
+# since TASK_SOURCE reads the task's source.
+CACHED_CALLS_SCRIPT = textwrap.dedent("""
+    import importlib.util, json, sys
+    from pathlib import Path
+    from mlops_course.labs.workflow import prefect_local
+    prefect_local.configure(sys.argv[1])
+    from prefect import flow
+    calls, policies = json.loads(sys.argv[2])
+    folder, tasks = Path(sys.argv[1]).parent, {}
+
+    def task_of(name, version):
+        if (name, version) not in tasks:
+            path = folder / f"{name}_{version}.py"
+            arguments = ", ".join(next(call["arguments"] for call in calls if call["task"] == name))
+            path.write_text(
+                "from prefect import task\\n"
+                "from prefect.cache_policies import INPUTS, NO_CACHE, RUN_ID, TASK_SOURCE\\n"
+                f"@task(name={name!r}, cache_policy={policies[name]})\\n"
+                f"def {name}({arguments}):\\n    return {version!r}\\n"
+            )
+            spec = importlib.util.spec_from_file_location(path.stem, path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            tasks[name, version] = getattr(module, name)
+        return tasks[name, version]
+
+    cached = 0
+    for flow_run in sorted({call["flow_run"] for call in calls}):
+        these = [call for call in calls if call["flow_run"] == flow_run]
+
+        @flow
+        def pipeline():
+            for call in these:
+                task_of(call["task"], call["code"])(**call["arguments"])
+
+        state = pipeline(return_state=True)
+        runs = prefect_local.task_runs(state.state_details.flow_run_id, expected=len(these))
+        cached += sum(run.state == "Cached" for run in runs)
+    print(cached)
+""")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [3, 13])
+def test_the_cached_calls_key_is_what_prefect_does(tmp_path, seed):
+    """Q7's key for two students whose calls hit every rule (INPUTS alone after an edit,
+    TASK_SOURCE after an edit, RUN_ID within and across flow runs, NO_CACHE): Prefect's
+    own task run states count the same Cached calls."""
+    namespace, _ = computed_question(
+        ASSIGNMENT, "q_cached_calls", seed, setup=THEORY_SETUP, given=["given_task_calls"]
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CACHED_CALLS_SCRIPT,
+            str(tmp_path / "home"),
+            json.dumps([namespace["TASK_CALLS"], namespace["CACHE_POLICIES"]]),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert int(proc.stdout.strip().splitlines()[-1]) == namespace["q_cached_calls"]
 
 
 # --- typical mistakes lose the right points (graded for real) ------------------------------

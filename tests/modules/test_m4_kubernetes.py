@@ -398,7 +398,12 @@ def test_port_and_selector_logic_mistakes_lose_the_right_points(grade_variant):
                 "return math.ceil(exact) if round_up else math.floor(exact)",
                 "return math.ceil(exact)",
             ),
-            "q_pod_phase": 'q_pod_phase = "c"\n',
+            # the status kubectl prints taken for the phase: one of three pods matched wrong
+            "q_pod_phase": edit("q_pod_phase", '"job_done": "succeeded"', '"job_done": "completed"'),
+            # every selected pod counted, ready or not
+            "q_endpoints": edit(
+                "q_endpoints", "q_endpoints += selected and up == total", "q_endpoints += selected"
+            ),
         },
     )
     s, m = result.scores, result.max_scores
@@ -408,7 +413,9 @@ def test_port_and_selector_logic_mistakes_lose_the_right_points(grade_variant):
     assert s["test_service_selector"] == m["test_service_selector"]
     assert s["test_selector_set_based"] == 0 and s["test_selector_equality"] == m["test_selector_equality"]
     assert s["test_rollout_bounds"] == 0 and s["test_hpa_replicas"] == m["test_hpa_replicas"]
-    assert s["test_q_pod_phase"] == 0 and s["test_q_rollout"] == m["test_q_rollout"]
+    assert s["test_q_pod_phase"] == m["test_q_pod_phase"] / 2, "2 of 3 pods matched: half the points"
+    assert s["test_q_endpoints"] == 0, "pods that are not ready get no traffic"
+    assert s["test_q_rollout"] == m["test_q_rollout"] and s["test_q_schedulable"] == m["test_q_schedulable"]
 
 
 SELECTOR_ANY_EXPRESSION = """

@@ -13,7 +13,7 @@ import time
 import nbformat
 import numpy as np
 import pytest
-from helpers import REPO, require_parts
+from helpers import REPO, require_parts, source_answer
 
 import mlops_course
 from mlops_course.errors import DeviceError
@@ -484,7 +484,12 @@ def test_typical_mistakes_lose_points(grade_variant):
             "quantize_aware": QAT_PLAIN_COPY,
             "device_results": DEVICE_RESULTS_MEDIAN,
             "pick_variant": PICK_FIXED_COLUMNS,
-            "q_delegate": 'q_delegate = "b"',
+            # int8 weights taken for an int8 model: both ticks wrong, nothing earned
+            "q_delegate": source_answer(
+                ASSIGNMENT, "q_delegate", ('{"int8_io", "qat_int8_io"}', '{"dynamic_range", "int8_float_io"}')
+            ),
+            # the biases counted as int8 too
+            "q_int8_bytes": source_answer(ASSIGNMENT, "q_int8_bytes", ("outputs * 4", "outputs * 1")),
         },
     )
     assert result.result.status == "graded", result.result.reason
@@ -507,6 +512,7 @@ def test_typical_mistakes_lose_points(grade_variant):
     assert result.scores["test_pick_variant"] == 0
     assert result.scores["test_pick_variant_device"] == 0
     assert result.scores["test_q_delegate"] == 0
+    assert result.scores["test_q_int8_bytes"] == 0
     # ...and nothing else is lost (open questions are graded by hand)
     assert lost - set(result.manual) == {
         "test_tflite_converter_int8",
@@ -520,6 +526,7 @@ def test_typical_mistakes_lose_points(grade_variant):
         "test_pick_variant",
         "test_pick_variant_device",
         "test_q_delegate",
+        "test_q_int8_bytes",
     }
     text = _outputs_text(result.executed)
     assert "inference_input_type" in text  # the hint of the int8 test

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import optuna
 import pytest
+from helpers import source_answer
 
 from mlops_course.labs.tuning import studies as tuning
 
@@ -61,6 +63,48 @@ def test_trials_by_worker_and_sqlite_url(tmp_path):
     assert tuning.trials_by_worker(study) == {"w1": 1, "notebook": 1}
     url = tuning.sqlite_url(tmp_path / "x.db")
     assert url.startswith("sqlite:////") and url.endswith("/x.db")
+
+
+def test_replayed_curves_follow_the_median_rule_of_part_1():
+    """What Q10 and Q11 ask, on curves made by hand: the best value so far is compared
+    with the median of the *completed* trials at that step, from the warm-up step on."""
+    curves = [
+        [0.5, 0.6, 0.7],
+        [0.4, 0.5, 0.6],
+        [0.3, 0.4, 0.5],
+        [0.2, 0.1, 0.1],  # below the median at step 0 (warm-up: not judged), stopped at step 1
+        [0.45, 0.55, 0.9],
+        [0.8, 0.3, 0.3],  # worse than the median from step 1 on, but its best so far is not
+        [0.47, 0.47, 0.47],  # above the median only if the stopped trial's 0.1 counted
+    ]
+    study = tuning.replay_curves(curves, optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1))
+    pruned = [t.number for t in study.trials if t.state == optuna.trial.TrialState.PRUNED]
+    assert pruned == [3, 6]
+    assert tuning.compute_used(study) == 3 * 5 + 2 * 2
+
+
+def learning_curves(seed: int) -> list:
+    """LEARNING_CURVES of the notebook's locked cell for ``seed``."""
+    namespace = {"np": np, "SEED": seed, "print": lambda *args: None}
+    exec(source_answer(ASSIGNMENT, "given_learning_curves"), namespace)
+    return namespace["LEARNING_CURVES"]
+
+
+def pruning_answers(seed: int) -> tuple[int, int]:
+    """The keys of Q10 and Q11 for ``seed``: trials stopped, steps run."""
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
+    study = tuning.replay_curves(learning_curves(seed), pruner)
+    stopped = sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)
+    return stopped, tuning.compute_used(study)
+
+
+def test_the_pruning_questions_differ_from_student_to_student():
+    """A neighbour's numbers (or those printed with the default SEED) are mostly wrong."""
+    answers = [pruning_answers(seed) for seed in range(40)]
+    steps = [steps for _, steps in answers]
+    assert all(0 < stopped < 10 for stopped, _ in answers)
+    assert max(steps.count(value) for value in set(steps)) <= 10, sorted(steps)
+    assert len(set(answers)) >= 10
 
 
 def _objective(trial):
@@ -144,7 +188,24 @@ def test_typical_mistakes_lose_points(grade_variant):
         {
             "objective": OBJECTIVE_ON_TEST_SET_WITHOUT_REPORTS,
             "make_study": STUDY_IN_MEMORY,
-            "q_test_set": 'q_test_set = "a"',
+            "q_test_set": source_answer(
+                ASSIGNMENT, "q_test_set", ('q_test_set = "optimistic"', 'q_test_set = "nothing"')
+            ),
+            # the old key: a storage counted as reproducibility (issue 14)
+            "q_reproducible": source_answer(
+                ASSIGNMENT,
+                "q_reproducible",
+                ('q_reproducible = {"sampler_seed"', 'q_reproducible = {"storage", "sampler_seed"'),
+            ),
+            # the number printed with the default SEED = 42, not computed from the grader's SEED
+            "q_steps_run": source_answer(
+                ASSIGNMENT,
+                "q_steps_run",
+                (
+                    "q_steps_run = sum(len(trial.intermediate_values) for trial in replayed.trials)",
+                    "q_steps_run = 44",
+                ),
+            ),
         },
     )
     assert result.result.status == "graded", result.result.reason
@@ -157,6 +218,10 @@ def test_typical_mistakes_lose_points(grade_variant):
     assert result.scores["test_make_study_resumable"] == 0
     assert result.scores["test_parallel_workers"] == 0
     assert result.scores["test_q_test_set"] == 0
+    assert 0 < result.scores["test_q_reproducible"] < result.max_scores["test_q_reproducible"]
+    assert pruning_answers(42)[1] == 44 != pruning_answers(result.result.seed)[1]
+    assert result.scores["test_q_steps_run"] == 0
+    assert result.scores["test_q_pruned_trials"] == result.max_scores["test_q_pruned_trials"]
     # the comparison of samplers and the final test still work with this objective
     assert result.scores["test_searches_compared"] == result.max_scores["test_searches_compared"]
     assert result.scores["test_final_scores"] == result.max_scores["test_final_scores"]
@@ -166,6 +231,8 @@ def test_typical_mistakes_lose_points(grade_variant):
         "test_make_study_resumable",
         "test_parallel_workers",
         "test_q_test_set",
+        "test_q_reproducible",
+        "test_q_steps_run",
     }
     text = _outputs_text(result.executed)
     assert "call trial.report(score, step) after every epoch" in text

@@ -650,6 +650,83 @@ def edit(grade_id: str, *pairs: tuple[str, str]) -> str:
     return source
 
 
+class KeyRecorder:
+    """Stands in for quiz: a question cell asks nothing, a hidden test's quiz.score
+    keeps the key it scores against."""
+
+    def __init__(self):
+        self.keys = {}
+
+    def number(self, *args, **kwargs):
+        return None
+
+    def score(self, name, answer, key, **kwargs):
+        self.keys[name] = key
+
+
+def hidden_part(source: str) -> str:
+    return source.partition("### BEGIN HIDDEN TESTS")[2].partition("### END HIDDEN TESTS")[0]
+
+
+def computed_questions(seed: int) -> tuple[dict, dict]:
+    """Q8 and Q9 for ``seed``: the notebook's namespace after its given cells and model
+    answers, and the keys its hidden tests score against."""
+    recorder = KeyRecorder()
+    namespace = {"np": np, "SEED": seed, "quiz": recorder, "print": lambda *args: None}
+    for grade_id in (
+        "given_latency_histogram",
+        "q_latency_quantile",
+        "given_request_counts",
+        "q_counter_increase",
+    ):
+        exec(answer_source(grade_id), namespace)
+    for grade_id in ("test_q_latency_quantile", "test_q_counter_increase"):
+        exec(hidden_part(answer_source(grade_id)), namespace)
+    return namespace, recorder.keys
+
+
+def test_the_computed_questions_are_scored_as_prometheus_computes(tools):
+    """The keys of Q8 and Q9, and the model answers, are what Prometheus itself gives:
+    histogram_quantile of the given buckets, increase() across the counter's restarts
+    (promtool evaluates both on the same samples)."""
+    tests = []
+    for seed in (0, 1, 42, 2024):
+        namespace, keys = computed_questions(seed)
+        assert namespace["q_latency_quantile"] == pytest.approx(keys["q_latency_quantile"])
+        assert namespace["q_counter_increase"] == keys["q_counter_increase"]
+        series = [
+            {"series": f'latency_bucket{{le="{"+Inf" if np.isinf(le) else le}"}}', "values": f"{count}x20"}
+            for le, count in namespace["LATENCY_BUCKETS"].items()
+        ]
+        series.append({"series": "requests_total", "values": " ".join(map(str, namespace["REQUEST_COUNTS"]))})
+        quantile = (
+            f"abs(histogram_quantile(0.95, latency_bucket) - {keys['q_latency_quantile']!r}) < bool 1e-9"
+        )
+        increase = f"abs(increase(requests_total[5m]) - {keys['q_counter_increase']}) < bool 1e-6"
+        tests.append(
+            {
+                "interval": "15s",
+                "input_series": series,
+                "promql_expr_test": [
+                    {"expr": expr, "eval_time": "5m", "exp_samples": [{"labels": "{}", "value": 1}]}
+                    for expr in (quantile, increase)
+                ],
+            }
+        )
+    result = pl.test_rules("groups: []\n", {"tests": tests})
+    assert result.ok, result.output
+
+
+def test_the_computed_questions_differ_from_student_to_student():
+    """A neighbour's numbers (or those printed with the default SEED) are wrong."""
+    keys = [computed_questions(seed)[1] for seed in range(30)]
+    for name in ("q_latency_quantile", "q_counter_increase"):
+        values = [round(key[name], 4) for key in keys]
+        assert len(set(values)) >= 25, (name, values)
+    restarts = [computed_questions(seed)[0]["REQUEST_COUNTS"] for seed in range(30)]
+    assert all(any(b < a for a, b in zip(counts, counts[1:])) for counts in restarts)
+
+
 def test_the_notebook_declares_every_part():
     nb = nbformat.read(str(SOURCE), as_version=4)
     assert nb.metadata["mlops_course"]["requires"] == list(STATUS)
@@ -669,7 +746,8 @@ def test_every_m7_criterion_rests_on_two_grade_cells():
 def test_typical_monitoring_mistakes_lose_the_right_points(grade_variant):
     """push_to_gateway erasing the last success; an in-flight Counter; a rate query not
     aggregated; an alert without for:; grouping by alertname; a silence on a whole
-    severity; errors of every run; drift thresholds that flag clean data."""
+    severity; errors of every run; drift thresholds that flag clean data; a quantile
+    read off a bucket's bound; a counter's increase that forgets its restarts."""
     for part in STATUS:
         need(part)
     result = grade_variant(
@@ -714,6 +792,17 @@ def test_typical_monitoring_mistakes_lose_the_right_points(grade_variant):
                 ("PSI_THRESHOLD = 0.2", "PSI_THRESHOLD = 0.01"),
                 ("KS_ALPHA = 0.01", "KS_ALPHA = 0.5"),
             ),
+            "q_latency_quantile": edit(
+                "q_latency_quantile",
+                (
+                    "return lower + (bounds[bucket] - lower) * (rank - below) / (counts[bucket] - below)",
+                    "return bounds[bucket]",
+                ),
+            ),
+            "q_counter_increase": edit(
+                "q_counter_increase",
+                ("after - before if after >= before else after", "max(after - before, 0)"),
+            ),
         },
     )
     s, m = result.scores, result.max_scores
@@ -727,6 +816,8 @@ def test_typical_monitoring_mistakes_lose_the_right_points(grade_variant):
         "test_load_test_silenced": "a silence on severity=ticket hides every ticket",
         "test_log_queries_last_run_errors": "errors of earlier runs count",
         "test_drift_detection_flags": "thresholds that flag clean windows",
+        "test_q_latency_quantile": "the bucket's upper bound, not interpolated inside it",
+        "test_q_counter_increase": "the requests after each restart left out",
     }
     for cell, why in lost.items():
         assert s[cell] == 0, f"{cell} should lose its points: {why}"

@@ -23,28 +23,22 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
+from mlops_course.grading.integrity.kernel_guard import (
+    ALLOWED_MODULE_PATCHES,
+    KERNEL_METHODS,
+    SHELL_METHODS,
+    TRANSFORMER_LISTS,
+)
+
+# what the kernel guard restores, and the other ways into IPython's execution (but
+# the short names `ex` and `ev`, which honest objects have too: the guard restores them)
 MACHINERY = {
-    "input_transformers_cleanup",
-    "input_transformers_post",
+    *(name for name in SHELL_METHODS if name not in {"ex", "ev"}),
+    *KERNEL_METHODS,
+    *TRANSFORMER_LISTS,
     "input_transformer_manager",
-    "ast_transformers",
-    "set_custom_exc",
     "custom_exceptions",
     "CustomTB",
-    "run_cell",
-    "run_cell_async",
-    "should_run_async",
-    "run_ast_nodes",
-    "run_code",
-    "transform_cell",
-    "transform_ast",
-    "showtraceback",
-    "_showtraceback",
-    "showsyntaxerror",
-    "user_expressions",
-    "do_execute",
-    "execute_request",
-    "dispatch_shell",
     "shell_handlers",
 }
 EVENT_METHODS = {"register", "unregister"}
@@ -52,7 +46,7 @@ SYS_HOOKS = {"excepthook", "displayhook", "settrace", "setprofile", "breakpointh
 THREAD_HOOKS = {"settrace", "setprofile", "settrace_all_threads", "setprofile_all_threads"}
 DYNAMIC = {"exec", "eval", "compile", "__import__"}
 SPECIAL_ATTRIBUTES = {"__code__", "__module__", "__globals__", "__builtins__", "__class__", "__dict__"}
-ALLOWED_MODULE_WRITES = {("warnings", "showwarning"), ("warnings", "formatwarning")}
+ALLOWED_MODULE_WRITES = ALLOWED_MODULE_PATCHES
 
 
 @dataclass(frozen=True)

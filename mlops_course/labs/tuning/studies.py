@@ -3,6 +3,7 @@
 - quiet logging, SQLite storage that waits for locks instead of failing;
 - best-so-far curves and the compute (training steps) a study used, so that searches
   are compared per unit of work, not per trial;
+- a replay of given learning curves under a pruner (which trials it stops, and when);
 - worker processes that optimise a study in shared storage: the notebook's objective
   is shipped to them with cloudpickle, each worker loads the study *by name* from the
   storage (so a study that was not stored cannot be resumed) and tags its trials with
@@ -108,6 +109,27 @@ def compute_to_reach(
         if np.isfinite(value) and sign * value >= sign * target - 1e-12:
             return int(steps)
     return None
+
+
+def replay_curves(curves, pruner, direction: str = "maximize"):
+    """An in-memory study whose trials report the given learning ``curves`` (the
+    intermediate value after every step, one curve per trial, in the order they ran)
+    under ``pruner``: which trials Optuna's pruner stops, and after how many steps,
+    without training anything."""
+    import optuna
+
+    study = optuna.create_study(direction=direction, pruner=pruner)
+
+    def objective(trial):
+        curve = curves[trial.number]
+        for step, value in enumerate(curve):
+            trial.report(value, step)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return curve[-1]
+
+    study.optimize(objective, n_trials=len(curves))
+    return study
 
 
 def plot_best_so_far(studies: dict, x: str = "trial", ax=None, full_steps: int | None = None):
