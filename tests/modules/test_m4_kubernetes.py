@@ -8,6 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from mlops_course.infra import model_path
 from mlops_course.labs.k8s import checks as kc
 from mlops_course.labs.k8s import cluster as k8s_cluster
 
@@ -344,6 +345,14 @@ def test_the_solution_manifests_pass_every_check():
     assert kc.service_port_problems(docs["service"], dep) == []
     assert kc.configmap_ref_problems(dep, docs["configmap"]) == []
     assert kc.cron_problems(docs["cronjob"]["spec"]["schedule"]) == []
+    # the path: the image module 2 pushes, the model version it serves, its batch command
+    card = model_path.read_image_card(SOURCE.parent)
+    assert card["image"] == model_path.service_image()
+    assert docs["configmap"]["data"]["MODEL_VERSION"] == card["model"]["version"]
+    for name in ("deployment", "job", "cronjob"):
+        assert kc.containers(docs[name])[0]["image"] == card["image"]
+    for name in ("job", "cronjob"):
+        assert kc.containers(docs[name])[0]["command"] == card["commands"]["batch"]
 
 
 @pytest.mark.slow
@@ -449,10 +458,19 @@ def select(selector, pods):
 @pytest.mark.slow
 def test_mistakes_only_the_hidden_tables_catch_lose_the_right_points(grade_variant):
     """Each passes the visible asserts: expressions ORed; both rollout bounds 0 kept as 0;
-    the HPA result not clamped to max_replicas."""
+    the HPA result not clamped to max_replicas; the manifests of before the model's path
+    (an image tag no module pushes, a version the image does not serve, a Job command the
+    image does not have)."""
     result = grade_variant(
         ASSIGNMENT,
         {
+            "configmap": edit("configmap", 'MODEL_VERSION: "1"', 'MODEL_VERSION: "1.0"'),
+            "deployment": edit("deployment", "model-api:v1.0.0", "model-api:1.0"),
+            "job": edit(
+                "job",
+                '["python3", "batch_score.py", "/data/input.jsonl", "/data/scores.jsonl"]',
+                '["python", "-m", "app.batch_score"]',
+            ),
             "selector": SELECTOR_ANY_EXPRESSION,
             "rollout": edit(
                 "rollout", "    if surge == 0 and unavailable == 0:\n        unavailable = 1\n", ""
@@ -469,4 +487,11 @@ def test_mistakes_only_the_hidden_tables_catch_lose_the_right_points(grade_varia
     assert s["test_rollout_bounds"] == 0
     assert s["test_hpa_replicas"] == 0
     lost = {cell for cell, score in s.items() if score < m[cell]} - set(result.manual)
-    assert lost == {"test_selector_set_based", "test_rollout_bounds", "test_hpa_replicas"}
+    assert lost == {
+        "test_selector_set_based",
+        "test_rollout_bounds",
+        "test_hpa_replicas",
+        "test_configmap_valid",
+        "test_deployment_valid",
+        "test_job_valid",
+    }

@@ -458,16 +458,21 @@ def model_file(tmp_path_factory):
 
 
 def test_the_m7_service_is_module_1_s_service_with_monitoring():
-    """Same model class and routes as m1's app; only the monitoring is new."""
+    """Same model class, model loading (with its MODEL_VERSION check), served-model info
+    and routes as m1's app; only the monitoring is new."""
 
     def parts(path):
         tree = ast.parse(path.read_text())
-        classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
-        return classes
+        named = {node.name: node for node in tree.body if isinstance(node, (ast.ClassDef, ast.FunctionDef))}
+        calls = {ast.unparse(node) for node in tree.body if isinstance(node, ast.Expr)}
+        return named, calls
 
-    m1, m7 = parts(REPO / "source/m1_docker/app/app.py"), parts(APP_DIR / "app.py")
-    assert ast.dump(m1["LinearModel"]) == ast.dump(m7["LinearModel"])
-    for route in ("/health", "/predict"):
+    (m1, m1_calls), (m7, m7_calls) = parts(REPO / "source/m1_docker/app/app.py"), parts(APP_DIR / "app.py")
+    for name in ("LinearModel", "load_model"):
+        assert ast.dump(m1[name]) == ast.dump(m7[name]), f"m7's {name} is not m1's"
+    served_model = [call for call in m1_calls if "served_model" in call]
+    assert served_model and set(served_model) <= m7_calls, "m7 reports the served model as m1 does"
+    for route in ("/health", "/predict", "/metrics"):
         assert route in (APP_DIR / "app.py").read_text()
     requirements = (APP_DIR / "requirements.txt").read_text().split()
     numpy_pin = (REPO / "source/m1_docker/app/requirements.txt").read_text().split()
