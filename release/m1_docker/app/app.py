@@ -1,11 +1,15 @@
-"""A small model-serving API: GET /health, POST /predict.
+"""A small model-serving API: GET /health, GET /metrics, POST /predict.
 
-Standard library HTTP server + numpy. The notebook trains a scikit-learn linear
-classifier and exports its weights to ``model.npz`` (coef, intercept, classes): the
-image needs neither scikit-learn nor pickle (unpickling a file runs code), and its
-dependency layer stays small. Configuration comes from the environment:
-  MODEL_PATH      the exported model (default: model.npz next to this file)
-  PORT            the port to listen on (default 8000), on all interfaces of the container
+Standard library HTTP server + numpy. The model is the one module 3's pipeline
+registered, exported to ``model/model.npz`` (coef, intercept, classes, name, version:
+the weights of a scikit-learn linear classifier, its pixel scaling folded in): the image
+needs neither scikit-learn nor pickle (unpickling a file runs code), and its dependency
+layer stays small. ``batch_score.py`` scores a whole file with the same model.
+Configuration comes from the environment:
+  MODEL_PATH      the exported model (default: model/model.npz next to this file)
+  MODEL_VERSION   optional: the model version this image or deployment must serve; the
+                  API refuses to start when the model file holds another version
+  HOST, PORT      where to listen (default 0.0.0.0:8000, all interfaces of the container)
   PREDICTION_LOG  optional JSON-lines file that gets one line per /predict call
 """
 import json
@@ -17,8 +21,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
+from prometheus_client import CONTENT_TYPE_LATEST, Info, generate_latest
 
-MODEL_PATH = Path(os.environ.get("MODEL_PATH", Path(__file__).with_name("model.npz")))
+MODEL_PATH = Path(os.environ.get("MODEL_PATH", Path(__file__).parent / "model" / "model.npz"))
+MODEL_VERSION = os.environ.get("MODEL_VERSION", "")
+HOST = os.environ.get("HOST", "0.0.0.0")
 PORT = int(os.environ.get("PORT", "8000"))
 PREDICTION_LOG = os.environ.get("PREDICTION_LOG")
 
@@ -32,6 +39,7 @@ class LinearModel:
             self.intercept = saved["intercept"]
             self.classes = saved["classes"]
             self.name = str(saved["name"]) if "name" in saved.files else "LinearModel"
+            self.version = str(saved["version"]) if "version" in saved.files else ""
 
     def predict(self, instances):
         scores = np.asarray(instances, dtype=float) @ self.coef.T + self.intercept
@@ -40,8 +48,20 @@ class LinearModel:
         return self.classes[scores.argmax(axis=1)]
 
 
-model = LinearModel(MODEL_PATH)
+def load_model(path=MODEL_PATH, expected_version=MODEL_VERSION):
+    """The model to serve; refuses a model file of another version than the expected one."""
+    loaded = LinearModel(path)
+    if expected_version and loaded.version != expected_version:
+        raise SystemExit(
+            f"{path} holds {loaded.name} version {loaded.version or '(none)'}, but MODEL_VERSION="
+            f"{expected_version}: refusing to serve another model than the one declared"
+        )
+    return loaded
+
+
+model = load_model()
 N_FEATURES = int(model.coef.shape[1])
+Info("served_model", "The model this service serves").info({"name": model.name, "version": model.version})
 
 
 def log(message: str) -> None:
@@ -51,10 +71,10 @@ def log(message: str) -> None:
 class Handler(BaseHTTPRequestHandler):
     server_version = "mlops-course-api/1.0"
 
-    def _send(self, status: int, body: dict) -> None:
-        payload = json.dumps(body).encode()
+    def _send(self, status: int, body: dict | bytes, content_type: str = "application/json") -> None:
+        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
@@ -64,10 +84,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         if self.path == "/health":
-            self._send(200, {"status": "ok", "model": model.name,
+            self._send(200, {"status": "ok", "model": model.name, "version": model.version,
                              "n_features": N_FEATURES, "user": os.getuid()})
+        elif self.path == "/metrics":
+            self._send(200, generate_latest(), CONTENT_TYPE_LATEST)
         else:
-            self._send(404, {"error": f"no route GET {self.path}; try /health"})
+            self._send(404, {"error": f"no route GET {self.path}; try /health or /metrics"})
 
     def do_POST(self):
         if self.path != "/predict":
@@ -93,10 +115,10 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main() -> None:
-    server = ThreadingHTTPServer(("0.0.0.0", PORT), Handler)
+    server = ThreadingHTTPServer((HOST, PORT), Handler)
     # As PID 1 a process gets no default SIGTERM handling: stop cleanly on `docker stop`.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    log(f"serving {model.name} from {MODEL_PATH} on port {PORT}")
+    log(f"serving {model.name} version {model.version or '(none)'} from {MODEL_PATH} on {HOST}:{PORT}")
     try:
         server.serve_forever()
     finally:

@@ -17,6 +17,8 @@ to ``model.npz``. Module 7 adds three things a service in production needs:
 
 Configuration comes from the environment:
   MODEL_PATH      the exported model (default: model.npz next to this file)
+  MODEL_VERSION   optional: the model version this deployment must serve; the service
+                  refuses to start when the model file holds another version
   HOST, PORT      where to listen (default 0.0.0.0:8000, all interfaces of a container)
   PREDICTION_LOG  optional JSON-lines file that gets one line per successful /predict
   METRICS_MODULE  optional path of the Python file with the request metrics
@@ -35,12 +37,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Info, generate_latest
 
 MODEL_PATH = Path(os.environ.get("MODEL_PATH", Path(__file__).with_name("model.npz")))
 HOST = os.environ.get("HOST", "0.0.0.0")
 PORT = int(os.environ.get("PORT", "8000"))
 PREDICTION_LOG = os.environ.get("PREDICTION_LOG")
+MODEL_VERSION = os.environ.get("MODEL_VERSION", "")
 METRICS_MODULE = os.environ.get("METRICS_MODULE")
 RUN_ID = os.environ.get("RUN_ID") or uuid.uuid4().hex[:12]
 REQUEST_FIELDS = ("request_id", "method", "path", "status", "latency_ms", "n_instances", "error")
@@ -85,6 +88,7 @@ class LinearModel:
             self.intercept = saved["intercept"]
             self.classes = saved["classes"]
             self.name = str(saved["name"]) if "name" in saved.files else "LinearModel"
+            self.version = str(saved["version"]) if "version" in saved.files else ""
 
     def predict(self, instances):
         scores = np.asarray(instances, dtype=float) @ self.coef.T + self.intercept
@@ -110,8 +114,20 @@ def load_metrics(path):
         return None
 
 
-model = LinearModel(MODEL_PATH)
+def load_model(path=MODEL_PATH, expected_version=MODEL_VERSION):
+    """The model to serve; refuses a model file of another version than the expected one."""
+    loaded = LinearModel(path)
+    if expected_version and loaded.version != expected_version:
+        raise SystemExit(
+            f"{path} holds {loaded.name} version {loaded.version or '(none)'}, but MODEL_VERSION="
+            f"{expected_version}: refusing to serve another model than the one declared"
+        )
+    return loaded
+
+
+model = load_model()
 N_FEATURES = int(model.coef.shape[1])
+Info("served_model", "The model this service serves").info({"name": model.name, "version": model.version})
 metrics = load_metrics(METRICS_MODULE)
 
 
@@ -132,8 +148,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         if self.path == "/health":
-            self._send(200, {"status": "ok", "model": model.name, "n_features": N_FEATURES,
-                             "user": os.getuid(), "run_id": RUN_ID, "metrics": metrics is not None})
+            self._send(200, {"status": "ok", "model": model.name, "version": model.version,
+                             "n_features": N_FEATURES, "user": os.getuid(), "run_id": RUN_ID,
+                             "metrics": metrics is not None})
         elif self.path == "/metrics":
             self._send(200, generate_latest(), CONTENT_TYPE_LATEST)
         else:
