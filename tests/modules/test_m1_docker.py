@@ -520,7 +520,7 @@ EXPOSE 8000
 CMD ["python3", "app.py"]
 """
 DOCKERIGNORE = "scratch/\\n.env\\n**/__pycache__\\nDockerfile*\\ncompose.yaml\\n"
-'''  # code copied before the dependencies are installed, and it runs as root
+'''  # code copied before the dependencies are installed, it runs as root, and no MODEL_VERSION
 
 COMPOSE_WITHOUT_HEALTHCHECK = '''
 COMPOSE_YAML = """\\
@@ -563,6 +563,8 @@ def test_typical_mistakes_lose_the_right_points(client, grade_variant):
     assert scores["test_dockerfile_optimised_cache"] == 0
     # root user
     assert scores["test_dockerfile_optimised_nonroot"] == 0
+    # the model version is no build argument: the image does not name the model it serves
+    assert scores["test_dockerfile_optimised_model_version"] == 0
     # compose service without healthcheck (depends_on only waits for the start)
     assert scores["test_compose_file_design"] == 0
     assert scores["test_compose_file_run"] == 0, "without a healthcheck Docker never reports the api healthy"
@@ -572,6 +574,7 @@ def test_typical_mistakes_lose_the_right_points(client, grade_variant):
         "test_dockerfile_optimised_layer_order",
         "test_dockerfile_optimised_cache",
         "test_dockerfile_optimised_nonroot",
+        "test_dockerfile_optimised_model_version",
         "test_compose_file_design",
         "test_compose_file_run",
         "test_q_cache",

@@ -81,19 +81,23 @@ class _Helper:
 
 
 _lock = threading.Lock()
-_helper: _Helper | None = None
+# The helper of each process, by pid. Changed in place, never rebound: the grader's kernel
+# guard restores any course-module attribute that is rebound during a notebook.
+_helpers: dict[int, _Helper] = {}
 
 
 def request(op: str, **fields: Any) -> Any:
     """One answer of the helper (operations in github_parser.mjs). A value GitHub rejects
     raises ExpressionError with GitHub's message."""
-    global _helper
+    pid = os.getpid()
     with _lock:
-        if _helper is not None and _helper.pid == os.getpid() and _helper.process.poll() is not None:
-            _helper.stop()  # it ended: start another
-        if _helper is None or _helper.pid != os.getpid() or _helper.process.poll() is not None:
-            _helper = _Helper()
-        answer = _helper.ask({"op": op, **fields})
+        helper = _helpers.get(pid)
+        if helper is not None and helper.process.poll() is not None:
+            helper.stop()  # it ended: start another
+            helper = None
+        if helper is None:
+            helper = _helpers[pid] = _Helper()
+        answer = helper.ask({"op": op, **fields})
     if "error" not in answer:
         return answer["value"]
     if answer.get("crash"):
@@ -104,11 +108,10 @@ def request(op: str, **fields: Any) -> Any:
 @atexit.register
 def stop() -> None:
     """Stop this process's helper (a later request starts a new one)."""
-    global _helper
     with _lock:
-        if _helper is not None and _helper.pid == os.getpid():
-            _helper.stop()
-        _helper = None
+        helper = _helpers.pop(os.getpid(), None)
+        if helper is not None:
+            helper.stop()
 
 
 def workflow_errors(text: str, name: str = "ci.yml") -> list[str]:
