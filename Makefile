@@ -44,12 +44,12 @@ demo: venv
 # Two runs: the unit/grading tests spread over workers test by test; nbval runs each
 # notebook's cells in order on one kernel, so its notebooks are spread file by file.
 test: venv lint
-	$(BIN)/python -m pytest -n $(WORKERS) -p no:cacheprovider --durations=25 tests
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup -p no:cacheprovider --durations=25 tests
 	PYTHONPATH=tests $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile --nbval-lax -p no:cacheprovider \
 		-p nbval_parts $(wildcard source/*/*.ipynb) $(wildcard notebooks/*.ipynb)
 
 test-fast: venv lint
-	$(BIN)/python -m pytest -n $(WORKERS) -p no:cacheprovider -m "not slow" --durations=10 tests
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup -p no:cacheprovider -m "not slow" --durations=10 tests
 
 lint: venv
 	$(BIN)/ruff check .

@@ -22,20 +22,10 @@ import time
 import warnings
 from pathlib import Path
 
-from seeds import REPO, make_course
+from seeds import REPO, make_course, manual_cells
 
 MODULE_TARGET_S = 90
 COURSE_TARGET_S = 6 * 60
-
-
-def manual_cells(module: str) -> set[str]:
-    """The grade ids a lecturer grades by hand (answer and grade in one cell): the model
-    answer's text earns their points only from the lecturer."""
-    import nbformat
-
-    nb = nbformat.read(str(REPO / "source" / module / f"{module}.ipynb"), as_version=4)
-    marks = [cell.metadata.get("nbgrader", {}) for cell in nb.cells]
-    return {m["grade_id"] for m in marks if m.get("grade") and m.get("solution")}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -48,6 +48,16 @@ def make_course(root: Path, module: str, students: list[str]):
     return course
 
 
+def manual_cells(module: str) -> set[str]:
+    """The grade ids a lecturer grades by hand (answer and grade in one cell): the model
+    answer's text earns their points only from the lecturer."""
+    import nbformat
+
+    nb = nbformat.read(str(REPO / "source" / module / f"{module}.ipynb"), as_version=4)
+    marks = [cell.metadata.get("nbgrader", {}) for cell in nb.cells]
+    return {m["grade_id"] for m in marks if m.get("grade") and m.get("solution")}
+
+
 def cell_errors(executed: Path) -> dict[str, str]:
     """The first line of each failing grade cell's error in an executed notebook."""
     import nbformat
@@ -109,11 +119,12 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         results = grade(course, args.module, students, options)
+        manual = manual_cells(args.module)
         print(f"{'student':>8} {'seed':>10} {'status':>7} {'auto score':>11} {'seconds':>8}  failing cells")
         failed: Counter = Counter()
         full_marks = 0
         for result in results:
-            auto = {c: v for c, v in result.cells.items() if not v.get("needs_manual_grade")}
+            auto = {c: v for c, v in result.cells.items() if c not in manual}
             score = sum(v["score"] for v in auto.values())
             top = sum(v["max_score"] for v in auto.values())
             losing = sorted(c for c, v in auto.items() if v["score"] < v["max_score"])

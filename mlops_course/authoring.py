@@ -12,10 +12,12 @@ import ast
 import re
 import textwrap
 from pathlib import Path
-
-import nbformat
+from typing import TYPE_CHECKING
 
 from mlops_course.settings import LEARNING_GOALS
+
+if TYPE_CHECKING:
+    import nbformat
 
 # A theory question's answer cell and test cell both name the question's kind
 # (mlops_course.labs.quiz.questions.QUESTION_KINDS) in ``metadata.mlops_course.question``:
@@ -46,14 +48,20 @@ def _goal(goal: str, criterion: str | None) -> dict:
     return meta
 
 
+def _nbformat():
+    import nbformat  # on first use: the CLI's help and roster commands read no notebook
+
+    return nbformat
+
+
 def markdown(text: str) -> nbformat.NotebookNode:
     """A plain markdown cell (lesson text)."""
-    return nbformat.v4.new_markdown_cell(_source(text))
+    return _nbformat().v4.new_markdown_cell(_source(text))
 
 
 def code(text: str, *, tags: list[str] | None = None) -> nbformat.NotebookNode:
     """A plain code cell that is neither an answer nor a test (imports, demos)."""
-    cell = nbformat.v4.new_code_cell(_source(text))
+    cell = _nbformat().v4.new_code_cell(_source(text))
     if tags:
         cell.metadata["tags"] = tags
     return cell
@@ -66,7 +74,9 @@ def parameters(text: str) -> nbformat.NotebookNode:
 
 def readonly(grade_id: str, text: str, *, kind: str = "code") -> nbformat.NotebookNode:
     """A locked cell the student cannot change (nbgrader restores it when grading)."""
-    cell = (nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell)(_source(text))
+    cell = (_nbformat().v4.new_code_cell if kind == "code" else _nbformat().v4.new_markdown_cell)(
+        _source(text)
+    )
     cell.metadata["nbgrader"] = _nbgrader(grade_id, grade=False, solution=False, locked=True)
     cell.metadata["editable"] = False
     cell.metadata["deletable"] = False
@@ -75,7 +85,7 @@ def readonly(grade_id: str, text: str, *, kind: str = "code") -> nbformat.Notebo
 
 def answer(grade_id: str, text: str) -> nbformat.NotebookNode:
     """An auto-graded answer cell; code between BEGIN/END SOLUTION is stubbed in the release."""
-    cell = nbformat.v4.new_code_cell(_source(text))
+    cell = _nbformat().v4.new_code_cell(_source(text))
     cell.metadata["nbgrader"] = _nbgrader(grade_id, grade=False, solution=True, locked=False)
     return cell
 
@@ -112,7 +122,7 @@ def test(
     """A locked, auto-graded test cell. Start it with a one-line docstring (shown in
     feedback); put hidden asserts between ### BEGIN/END HIDDEN TESTS; every assert
     carries a hint message."""
-    cell = nbformat.v4.new_code_cell(_source(text))
+    cell = _nbformat().v4.new_code_cell(_source(text))
     cell.metadata["nbgrader"] = _nbgrader(grade_id, grade=True, solution=False, locked=True, points=points)
     cell.metadata["mlops_course"] = _goal(goal, criterion)
     cell.metadata["editable"] = False
@@ -124,7 +134,7 @@ def open_question(
     grade_id: str, text: str, *, points: float, goal: str, criterion: str | None = None
 ) -> nbformat.NotebookNode:
     """A manually graded markdown answer (graded in formgrader)."""
-    cell = nbformat.v4.new_markdown_cell(_source(text))
+    cell = _nbformat().v4.new_markdown_cell(_source(text))
     cell.metadata["nbgrader"] = _nbgrader(grade_id, grade=True, solution=True, locked=False, points=points)
     cell.metadata["mlops_course"] = _goal(goal, criterion)
     return cell
@@ -163,7 +173,7 @@ def notebook(cells: list, *, requires: list[str] | None = None) -> nbformat.Note
     ``requires`` names system parts the notebook needs to run end to end
     (e.g. ``["docker"]``); the test suite skips it on a machine without them,
     never in CI."""
-    nb = nbformat.v4.new_notebook()
+    nb = _nbformat().v4.new_notebook()
     nb.cells = cells
     nb.metadata["kernelspec"] = {
         "display_name": "Python 3 (ipykernel)",
@@ -185,7 +195,7 @@ def write(nb: nbformat.NotebookNode, path: str | Path) -> Path:
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
-    nbformat.validate(nb)
+    _nbformat().validate(nb)
     path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, str(path))
+    _nbformat().write(nb, str(path))
     return path

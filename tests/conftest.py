@@ -17,6 +17,20 @@ from helpers import REPO, GradedSubmission, ensure_released, nothing_written, re
 from mlops_course.course import Course
 
 
+def pytest_collection_modifyitems(items):
+    """With `pytest -n N --dist loadgroup` (the Makefile's): a file's tests run in one
+    worker, so a module fixture (a graded class, a Dask cluster) is made once, not once
+    per worker; test_assignments.py is spread by assignment, so each module's model answer
+    and blank release are graded once."""
+    for item in items:
+        params = getattr(item, "callspec", None)
+        if item.path.name == "test_assignments.py" and params and "assignment" in params.params:
+            group = params.params["assignment"]
+        else:
+            group = item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session")
 def course(tmp_path_factory) -> Course:
     """A copy of the course in a temporary folder, with its own gradebook."""

@@ -19,23 +19,13 @@ from mlops_course.course import Course
 from mlops_course.doctor import part_available
 from mlops_course.grading.pipeline import Options, grade
 from mlops_course.grading.release import release
-from mlops_course.settings import in_ci
+from mlops_course.settings import MODULES, in_ci
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = Course(REPO).assignments()
-# The modules whose theory questions are on mlops_course.labs.quiz (all eight since
-# issue 14). test_contract.py checks their question style, test_quiz.py that guessing
-# earns at most 20% of their points.
-QUIZ_MODULES = [
-    "m0_setup",
-    "m1_docker",
-    "m2_cicd",
-    "m3_workflow",
-    "m4_kubernetes",
-    "m5_edge",
-    "m6_tuning",
-    "m7_monitoring",
-]
+# Every module's theory questions are on mlops_course.labs.quiz (issue 14): test_contract.py
+# checks their question style, test_quiz.py that guessing earns at most 20% of their points.
+QUIZ_MODULES = list(MODULES)
 
 
 # -- system parts: skip here, fail in CI ------------------------------------------------

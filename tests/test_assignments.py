@@ -5,8 +5,19 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import nbformat
 import pytest
-from helpers import ASSIGNMENTS, REPO, ensure_released, notebook_requires, require_parts
+from helpers import (
+    ASSIGNMENTS,
+    REPO,
+    ensure_released,
+    manual_grade_ids,
+    notebook_requires,
+    put_submission,
+    require_parts,
+)
+
+from mlops_course.grading.pipeline import Options, grade
 
 pytestmark = pytest.mark.slow
 NBGRADER = [sys.executable, "-m", "nbgrader"]
@@ -31,10 +42,25 @@ def test_source_scores_full_marks(assignment, graded_source):
     assert graded.auto_max > 0
 
 
+# No luck (issue 13): the sweep over 30+ seeds per module is benchmarks/seeds.py; here a
+# sample of three more students of the modules that grade in seconds, in one run.
+@pytest.mark.parametrize("module", ["m0_setup", "m4_kubernetes"])
+def test_the_model_answer_scores_full_marks_for_other_seeds(module, course):
+    ensure_released(course, module)
+    nb = nbformat.read(str(course.source_notebook(module)), as_version=4)
+    students = [f"seed-sample-{n}" for n in range(3)]
+    for student in students:
+        put_submission(course, module, student, nb)
+    results = grade(course, module, students, Options(sandbox=False, workers=2, progress=False))
+    manual = set(manual_grade_ids(course.source_notebook(module)))
+    assert len({r.seed for r in results}) == len(students)
+    for r in results:
+        lost = [c for c, v in r.cells.items() if c not in manual and v["score"] < v["max_score"]]
+        assert r.status == "graded" and not lost, (r.student, r.seed, r.reason, lost)
+
+
 def test_every_cell_of_the_model_answer_runs_without_error(assignment, graded_source):
     """Given cells too: what nbval checks, read from the grader's execution."""
-    import nbformat
-
     executed = nbformat.read(str(graded_source(assignment).executed), as_version=4)
     failing = [
         (index + 1, output.get("ename"), output.get("evalue", "")[:200])

@@ -124,7 +124,7 @@ def test_self_check_says_format_ok_for_wrong_answers_in_the_right_format(tmp_pat
     assert results["test_q_small_box"].title == "Q1: the small box in an ML system."
     text = format_results(list(results.values()))
     assert "[FORMAT OK] test_q_small_box (1 pt): Q1" in text and "[FAIL] test_q_cace" in text
-    assert "Exercises: 0/5 visible tests passed (0/13 points so far" in text
+    assert "Exercises: 0/7 visible tests passed (0/13 points so far" in text
     assert (
         "Theory questions: 4/9 format OK (10 points, none counted here: format OK; correctness is checked when your lecturer grades)"
         in text

@@ -110,8 +110,8 @@ def test_the_summary_lists_every_roster_student_and_the_cells_to_grade_by_hand(t
     rows = {line.split()[0]: line for line in out.splitlines() if line and line.split()[0] in STUDENTS}
     assert set(rows) == set(STUDENTS)
     assert "open_technical_debt" in rows["ada"]
-    assert re.search(r"^dan\s+-\s+23\s+error\s+.*not valid JSON", rows["dan"])
-    assert re.search(r"^fay\s+-\s+23\s+not delivered\s+absent: no submission", rows["fay"])
+    assert re.search(r"^dan\s+-\s+26\s+error\s+.*not valid JSON", rows["dan"])
+    assert re.search(r"^fay\s+-\s+26\s+not delivered\s+absent: no submission", rows["fay"])
     assert "need manual grading in formgrader: ada" in out
 
 
@@ -144,12 +144,12 @@ def test_export_report_dashboard_and_feedback_agree_with_the_gradebook(own_term,
     assert run(capsys, course, "export")[0] == 0
     before = {r["student"]: r for r in read_csv(course.exports / "grades.csv")}
     assert (
-        before["ada"]["score"] == "20" and before["ada"]["awaiting_manual_grading"] == "open_technical_debt"
+        before["ada"]["score"] == "23" and before["ada"]["awaiting_manual_grading"] == "open_technical_debt"
     )
 
     give_manual_grade(course, "ada", "open_technical_debt", 3)  # the open answer, in formgrader
     code, feedback_out, _ = run(capsys, course, "feedback", A)
-    assert code == 0 and re.search(r"^ada\s+23/23$", feedback_out, re.MULTILINE)
+    assert code == 0 and re.search(r"^ada\s+26/26$", feedback_out, re.MULTILINE)
     assert run(capsys, course, "export")[0] == 0
     assert run(capsys, course, "report", "--as-of", AFTER_DEADLINE)[0] == 0
 
@@ -160,20 +160,20 @@ def test_export_report_dashboard_and_feedback_agree_with_the_gradebook(own_term,
     from mlops_course.reporting.tables import rows_frame
 
     dashboard = rows_frame(load_class(course)).set_index(["student", "module"])  # what the dashboard shows
-    assert book["ada"] == 23.0
+    assert book["ada"] == 26.0
     assert set(exported) == set(STUDENTS)
     for student, score in book.items():
         assert float(exported[student]["score"]) == score
         assert float(reported[student]["score"]) == score
         assert dashboard.loc[(student, A), "score"] == score
         page = (course.feedback / student / A / f"{A}.html").read_text()
-        assert re.search(r"Score: ([\d.]+) / ([\d.]+)", page).group(1) == f"{score:.1f}"
+        assert float(re.search(r"Score: ([\d.]+) / ([\d.]+)", page).group(1)) == score
     assert exported["ada"]["awaiting_manual_grading"] == ""
     assert exported["dan"]["status"] == "error" and exported["dan"]["score"] == ""
     assert exported["fay"]["status"] == "not delivered" and exported["fay"]["lab_status"] == "absent"
     assert exported["ben"]["lab_status"] == "late"
     code, out, _ = run(capsys, course, "results", A)
-    assert re.search(r"^ada\s+23\s+23\s+graded\s*$", out, re.MULTILINE)
+    assert re.search(r"^ada\s+26\s+26\s+graded\s*$", out, re.MULTILINE)
 
 
 # -- nothing overwritten or invented by a typo ----------------------------------------------------
@@ -234,7 +234,7 @@ def test_results_remove_undoes_a_phantom_and_a_real_result(own_term, capsys):
     assert course.submission_dir("ben", A).is_dir()
     assert "ben" not in gradebook_scores(course)
     code, out, _ = run(capsys, course, "results", A)
-    assert "nobody" not in out and re.search(r"^ben\s+-\s+23\s+not graded yet", out, re.MULTILINE)
+    assert "nobody" not in out and re.search(r"^ben\s+-\s+26\s+not graded yet", out, re.MULTILINE)
     assert run(capsys, course, "report", "--as-of", AFTER_DEADLINE)[0] == 0
     students = {r["student"] for r in read_csv(course.exports / "students.csv")}
     assert students == set(STUDENTS)  # ben stays: he is on the roster

@@ -141,7 +141,7 @@ def attack_results(course, listener):
         course,
         A,
         students,
-        Options(sandbox=True, workers=2, cell_timeout=10, wall_clock=45, progress=False, limits=limits),
+        Options(sandbox=True, workers=2, cell_timeout=20, wall_clock=90, progress=False, limits=limits),
     )
     return {r.student: r for r in results}
 

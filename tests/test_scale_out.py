@@ -35,12 +35,6 @@ def source_nb(course):
     return nbformat.read(str(course.source_notebook(A)), as_version=4)
 
 
-def forget(course, students):
-    """Drop the recorded results, so that grading runs again (it keeps finished results)."""
-    for student in students:
-        course.result_file(A, student).unlink(missing_ok=True)
-
-
 def comparable(result):
     return (
         result.student,
@@ -87,8 +81,7 @@ def pool_results(course):
     put(course, "dask-wrong", append_to_cells(good, wrong))
     cheat = "q_cace = 'z'\nget_ipython().input_transformers_cleanup.append(lambda lines: ['pass\\n'])"
     put(course, "dask-tampered", replace_cells(good, {"q_cace": cheat}))
-    forget(course, STUDENTS)
-    return grade(course, A, STUDENTS, Options(sandbox=False, workers=2, progress=False))
+    return grade(course, A, STUDENTS, Options(sandbox=False, workers=2, progress=False, force=True))
 
 
 STUDENTS = ["dask-good", "dask-blank", "dask-wrong", "dask-tampered"]
@@ -96,8 +89,9 @@ STUDENTS = ["dask-good", "dask-blank", "dask-wrong", "dask-tampered"]
 
 @pytest.mark.slow
 def test_a_local_dask_cluster_scores_exactly_like_the_local_pool(course, pool_results):
-    forget(course, STUDENTS)
-    dask = grade(course, A, STUDENTS, Options(sandbox=False, workers=2, progress=False, scheduler="local"))
+    dask = grade(
+        course, A, STUDENTS, Options(sandbox=False, workers=2, progress=False, scheduler="local", force=True)
+    )
     assert [comparable(r) for r in dask] == [comparable(r) for r in pool_results]
     good, blank, wrong, tampered = dask
     assert good.status == "graded" and good.reason is None and good.score > 0
@@ -113,9 +107,11 @@ def test_shipping_the_files_to_workers_that_share_no_disk_gives_the_same_scores(
     """Workers without the course folder: working folders go as archives, executed
     notebooks come back with the results."""
     monkeypatch.setenv("MLOPS_COURSE_DASK_TRANSFER", "ship")
-    forget(course, STUDENTS)
     shipped = grade(
-        course, A, STUDENTS, Options(sandbox=False, progress=False, scheduler=cluster.scheduler_address)
+        course,
+        A,
+        STUDENTS,
+        Options(sandbox=False, progress=False, scheduler=cluster.scheduler_address, force=True),
     )
     assert [comparable(r) for r in shipped] == [comparable(r) for r in pool_results]
 
@@ -138,12 +134,14 @@ def test_workers_killed_mid_run_lose_no_other_submission(course, cluster, tmp_pa
         put(course, f"dask-bystander-{n}", good)
     students = ["dask-dies-once", "dask-kills-worker", "dask-bystander-0", "dask-bystander-1"]
     pids_before = set(_worker_pids(cluster))
-    forget(course, students)
 
     results = {
         r.student: r
         for r in grade(
-            course, A, students, Options(sandbox=False, progress=False, scheduler=cluster.scheduler_address)
+            course,
+            A,
+            students,
+            Options(sandbox=False, progress=False, scheduler=cluster.scheduler_address, force=True),
         )
     }
 
@@ -176,8 +174,9 @@ def test_sandboxed_notebooks_on_a_local_dask_cluster_score_like_the_local_pool(
     probe = append_to_cells(source_nb(course), {"q_small_box": SANDBOX_PROBE.format(course=str(course.root))})
     put(course, "dask-sandbox-probe", probe)
     students = ["dask-good", "dask-sandbox-probe"]
-    forget(course, students)
-    good, probed = grade(course, A, students, Options(workers=2, progress=False, scheduler="local"))
+    good, probed = grade(
+        course, A, students, Options(workers=2, progress=False, scheduler="local", force=True)
+    )
     assert comparable(good) == comparable(pool_results[0])
     assert probed.status == "graded" and probed.score == good.score, probed.reason
 

@@ -39,6 +39,7 @@ from mlops_course.grading.gradebook import (
     AssignmentBook,
     hold_auto_grades,
     read_assignment,
+    release_auto_grades,
     score_submission,
 )
 from mlops_course.grading.integrity.canaries import add_canaries
@@ -302,6 +303,11 @@ class GradingRun:
                 **extra,
             )
             return
+        previous = ledger.load(self.course, self.assignment, student)
+        if previous is not None and previous.withheld:
+            # graded again after a hold: nbgrader would take the held zeros for a
+            # lecturer's grades and flag every cell for manual grading
+            release_auto_grades(self.course, self.assignment, student, list(previous.withheld))
         try:
             scores = score_submission(self.course, self.config, student, self.assignment)
         except ScoringError as exc:

@@ -16,6 +16,7 @@ standard library, and nothing it does may print or fail a cell."""
 
 from __future__ import annotations
 
+import ast
 import builtins
 import hashlib
 import hmac
@@ -60,6 +61,14 @@ def _made_by_student(obj) -> bool:
     if module is None and not isinstance(obj, type):
         module = getattr(type(obj), "__module__", None)
     return module == "__main__"
+
+
+def _replaced_code(original, value) -> bool:
+    """Whether a course module's attribute change replaced code (a function, class or
+    module) or put the notebook's own object there. A module that updates its own data
+    (``_RUN_ID = ...`` set on first use, a cache) changes nothing a test relies on; a
+    student who assigns data to a course module is named by the static scan."""
+    return callable(original) or isinstance(original, types.ModuleType) or _made_by_student(value)
 
 
 def _describe(obj) -> str:
@@ -204,9 +213,11 @@ def _restore_course_modules(found: list[str]) -> None:
         original = recorded[name]
         current = vars(module)
         for attr, value in list(current.items()):
-            if attr in original and current[attr] is not original[attr]:
+            if attr in original and value is not original[attr] and _replaced_code(original[attr], value):
                 found.append(f"{name}.{attr} was replaced")
                 current[attr] = original[attr]
+            elif attr in original and value is not original[attr]:
+                original[attr] = value  # the module's own state (a cache, a run id): not code
             elif attr not in original and _made_by_student(value):
                 found.append(f"{name}.{attr} was added by the notebook")
                 del current[attr]
@@ -248,9 +259,17 @@ def _restore_library_functions(found: list[str]) -> None:
                     del own[attr]
 
 
+def _bound_names(statement: str) -> list[str]:
+    """The names an import statement binds (``import a.b`` binds ``a``)."""
+    node = ast.parse(statement).body[0]
+    return [alias.asname or alias.name.split(".")[0] for alias in node.names]
+
+
 def _rebind_given_names(found: list[str]) -> None:
     user_ns = _state["shell"].user_ns
     for statement in _state["given_imports"]:
+        if not any(name in user_ns for name in _bound_names(statement)):
+            continue  # its given cell has not run yet (a later part of the notebook)
         try:
             exec(compile(statement, "<given imports>", "exec"), user_ns)
         except Exception as exc:  # a missing module: the test that uses it fails by itself
