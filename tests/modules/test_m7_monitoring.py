@@ -505,16 +505,21 @@ def test_model_api_serves_logs_and_survives_a_broken_metrics_module(tmp_path, mo
             assert status == 200, "a bug in the metrics hooks is logged, not the client's problem"
             assert model_api.request(f"{api.url}/predict", {"rows": []})[0] == 400
             assert model_api.request(f"{api.url}/nothing")[0] == 404
-            families = {f.name: f for f in text_string_to_metric_families(model_api.scrape(api.url))}
-            by_status = {
-                s.labels["status"]: s.value
-                for s in families["model_requests"].samples
-                if s.name.endswith("_total")
-            }
-            assert (
-                by_status == {"200": 2, "400": 1}
-                and families["model_requests_in_flight"].samples[0].value == 0
-            )
+            # a request is counted when its handler finishes, just after the client has its
+            # answer: scrape until the last one is in (as Prometheus's next scrape would)
+            deadline = time.monotonic() + 5
+            while True:
+                families = {f.name: f for f in text_string_to_metric_families(model_api.scrape(api.url))}
+                by_status = {
+                    s.labels["status"]: s.value
+                    for s in families["model_requests"].samples
+                    if s.name.endswith("_total")
+                }
+                in_flight = families["model_requests_in_flight"].samples[0].value
+                if (by_status == {"200": 2, "400": 1} and in_flight == 0) or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            assert by_status == {"200": 2, "400": 1} and in_flight == 0, (by_status, in_flight)
             assert "process_cpu_seconds_total" in {s.name for f in families.values() for s in f.samples}
         served = drift.served_rows(predictions)
         assert np.array_equal(served, np.vstack([rows[:2], rows[:3]])), (

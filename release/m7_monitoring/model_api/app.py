@@ -212,6 +212,7 @@ class Handler(BaseHTTPRequestHandler):
 
 def main() -> None:
     server = ThreadingHTTPServer((HOST, PORT), Handler)
+    server.daemon_threads = False  # on stop, requests in flight finish and write their log line
     # As PID 1 a process gets no default SIGTERM handling: stop cleanly on `docker stop`.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     log.info(f"serving {model.name} from {MODEL_PATH} on {HOST}:{server.server_address[1]}")
