@@ -10,6 +10,7 @@ labels) and serves them on ``/metrics`` for Prometheus (scraped with
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 
 from mlops_course.infra.parts import PartStatus
@@ -77,8 +78,12 @@ class Pushgateway(LocalService):
         """The metric types (``GAUGE``, ``COUNTER``...) of what ``job`` pushed, by name."""
         return self._group(job)["types"]
 
-    def delete(self, job: str) -> None:
-        """Forget everything pushed for ``job``."""
+    def delete(self, job: str, timeout: float = 5) -> None:
+        """Forget everything pushed for ``job``. The Pushgateway answers a DELETE with
+        202 Accepted and deletes a moment later: wait until the group is gone."""
         request = urllib.request.Request(f"{self.url}/metrics/job/{job}", method="DELETE")
         with urllib.request.urlopen(request, timeout=10):
             pass
+        deadline = time.monotonic() + timeout
+        while self.pushed(job) and time.monotonic() < deadline:
+            time.sleep(0.05)
