@@ -247,8 +247,8 @@ def _restore_library_functions(found: list[str]) -> None:
         own = vars(module)
         original = seen.setdefault(module.__name__, {})
         for attr, value in list(own.items()):
-            if not callable(value):
-                continue
+            if original.get(attr) is value or not callable(value):
+                continue  # unchanged since first seen (most of them: the cheap test first)
             if not _made_by_student(value):
                 original.setdefault(attr, value)
             elif (module.__name__.split(".")[0], attr) not in ALLOWED_MODULE_PATCHES:
