@@ -47,6 +47,25 @@ def make_course(root: Path, submissions: int) -> list[str]:
     return students
 
 
+def give_student_seeds(root: Path, students: list[str]) -> None:
+    """Set each submission's SEED (and FAST) as `mlops-course grade` does, so plain
+    nbgrader grades the same work: otherwise it runs every notebook with the source's
+    SEED = 42, and an answer computed from SEED (or one typed by hand) scores
+    differently for a reason that has nothing to do with either grader."""
+    import nbformat
+
+    from mlops_course.grading.prepare import has_parameters, inject_parameters
+    from mlops_course.grading.seeds import student_seed
+
+    for student in students:
+        folder = root / "submitted" / student / ASSIGNMENT
+        for path in folder.glob("*.ipynb"):
+            nb = nbformat.read(str(path), as_version=4)
+            if has_parameters(nb):
+                nb = inject_parameters(nb, {"FAST": True, "SEED": student_seed(student, ASSIGNMENT)})
+                nbformat.write(nb, str(path))
+
+
 def busy_cpu_seconds() -> float:
     """CPU time the whole machine has spent busy (containers and the engine included)."""
     fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
@@ -149,6 +168,7 @@ def main() -> int:
         ours.mkdir(), plain.mkdir()
         students = make_course(ours, args.submissions)
         make_course(plain, args.submissions)
+        give_student_seeds(plain, students)
         run([str(bin_dir / "mlops-course"), "release", ASSIGNMENT], ours)
         run([str(bin_dir / "nbgrader"), "generate_assignment", ASSIGNMENT, "--force"], plain)
         if not args.no_sandbox:  # build the grading image outside the timed run
