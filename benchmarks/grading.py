@@ -3,7 +3,8 @@
 
 Copies the example class of m0_setup up to N submissions (the gradable ones: complete,
 partial, blank), into identical temporary courses; grades one with
-`mlops-course grade` and another with `nbgrader autograde`; prints both wall times,
+`mlops-course grade` and another with `nbgrader autograde` (its submissions given each
+student's SEED as `grade` gives it, so both grade the same work); prints both wall times,
 the ratio, whether the scores agree, the CPU each costs per submission (the whole
 machine's, so the sandbox's containers count; run it on a quiet machine), the
 per-submission overhead of the pipeline over executing the notebook alone, and a
