@@ -7,6 +7,7 @@ they fail: CI provides every system part."""
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from collections import Counter
@@ -409,6 +410,33 @@ def test_build_image_reports_failures_and_cleanup_removes_everything(client, run
     assert removed["networks"] == 1 and removed["volumes"] == 1 and removed["images"] >= 1
     label = f"org.mlops-course.run={run_labels}"
     assert client.images.list(all=True, filters={"label": label}) == []
+
+
+def test_host_port_says_why_a_port_is_not_published(client, base_image, run_labels):
+    """A port that is not published comes with its reason: not asked for, the container
+    stopped, or the default network an engine without it (--bridge=none) cannot publish on."""
+    net = client.networks.create(f"net-{run_labels}", driver="bridge", labels=resource_labels())
+    run = functools.partial(client.containers.run, base_image, detach=True, labels=resource_labels())
+    sleeper = ["python3", "-c", "import time; time.sleep(60)"]
+    unasked = run(sleeper, network=net.name)
+    with pytest.raises(AssertionError, match=r"hint: ports=\{'8000/tcp'"):
+        containers.host_port(unasked)
+    stopped = run(
+        ["python3", "-c", "print('the app crashed')"],
+        network=net.name,
+        ports={"8000/tcp": ("127.0.0.1", None)},
+    )
+    stopped.wait(timeout=30)
+    with pytest.raises(AssertionError, match="(?s)is exited, not running.*the app crashed"):
+        containers.host_port(stopped)
+    served = run(sleeper, network=net.name, ports={"8000/tcp": ("127.0.0.1", None)})
+    assert 0 < containers.host_port(served) < 65536
+    on_default = run(sleeper, ports={"8000/tcp": ("127.0.0.1", None)})
+    if client.networks.list(names=["bridge"]):  # an engine with its default bridge publishes there
+        assert 0 < containers.host_port(on_default) < 65536
+    else:  # CI's engine (dockerd --bridge=none)
+        with pytest.raises(AssertionError, match=r"default network.*--bridge=none.*networks\.create"):
+            containers.host_port(on_default)
 
 
 # ------------------------------------------------ the questions computed from each SEED

@@ -152,12 +152,30 @@ def host_port(container, container_port: int = 8000) -> int:
     """The host port Docker published for ``container_port``/tcp (reloads first)."""
     container.reload()
     bindings = (container.attrs["NetworkSettings"]["Ports"] or {}).get(f"{container_port}/tcp")
-    if not bindings:
-        raise AssertionError(
-            f"port {container_port}/tcp is not published; hint: "
-            f"ports={{'{container_port}/tcp': ('127.0.0.1', None)}}"
+    if bindings:
+        return int(bindings[0]["HostPort"])
+    raise AssertionError(
+        f"port {container_port}/tcp is not published: {_why_unpublished(container, container_port)}"
+    )
+
+
+def _why_unpublished(container, container_port: int) -> str:
+    """The likely reason a port is not published, from the container's own settings."""
+    requested = (container.attrs.get("HostConfig", {}).get("PortBindings") or {}).get(f"{container_port}/tcp")
+    if not requested:
+        return f"hint: ports={{'{container_port}/tcp': ('127.0.0.1', None)}}"
+    if container.status != "running":
+        logs = container.logs(tail=5).decode(errors="replace").strip()
+        return f"the container is {container.status}, not running; its last lines:\n{logs}"
+    mode = container.attrs.get("HostConfig", {}).get("NetworkMode")
+    if mode in ("default", "bridge"):
+        # an engine started with --bridge=none has no default network to publish on
+        return (
+            "the container is on the engine's default network, which this engine may not have "
+            "(dockerd --bridge=none); run it on a network of its own: "
+            "network=client.networks.create(NAME, driver='bridge').name"
         )
-    return int(bindings[0]["HostPort"])
+    return f"the container's network ({mode}) publishes no ports: use a bridge network"
 
 
 def http_json(url: str, payload=None, timeout: float = 10.0):
