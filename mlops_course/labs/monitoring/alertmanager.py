@@ -24,7 +24,7 @@ from pathlib import Path
 
 from mlops_course.errors import ServiceStartError
 from mlops_course.infra.parts import PartStatus
-from mlops_course.labs.monitoring.service import LocalService, programs_status, require_binary
+from mlops_course.labs.monitoring.service import LocalService, programs_status, require_binary, wait_until
 
 PROGRAM = "prometheus-alertmanager"
 INSTALL_HINT = (
@@ -197,11 +197,4 @@ class WebhookReceiver:
 
     def wait_for(self, condition: Callable[[list[dict]], bool], timeout: float, what: str) -> list[dict]:
         """Wait until ``condition(notifications)`` holds; TimeoutError saying ``what`` if not."""
-        deadline = time.monotonic() + timeout
-        while True:
-            notifications = self.received()
-            if condition(notifications):
-                return notifications
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
-            time.sleep(0.1)
+        return wait_until(self.received, condition, timeout, what)

@@ -20,13 +20,12 @@ import io
 import json
 import logging
 import subprocess
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from mlops_course.infra.parts import PartStatus
-from mlops_course.labs.monitoring.service import LocalService, programs_status, require_binary
+from mlops_course.labs.monitoring.service import LocalService, programs_status, require_binary, wait_until
 
 INSTALL_HINT = (
     "rsyslog or logger is missing. On Debian/Ubuntu: `sudo apt-get install "
@@ -106,16 +105,7 @@ class SyslogCollector(LocalService):
 
     def wait_for(self, condition: Callable[[list[dict]], bool], timeout: float, what: str) -> list[dict]:
         """Wait until ``condition(events)`` holds; TimeoutError saying ``what`` if not."""
-        deadline = time.monotonic() + timeout
-        while True:
-            events = self.events()
-            if condition(events):
-                return events
-            if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"timed out after {timeout:.0f} s waiting for {what} in the collected logs"
-                )
-            time.sleep(0.1)
+        return wait_until(self.events, condition, timeout, f"{what} in the collected logs")
 
 
 def read_collected(path: str | Path, app: str | None = None) -> list[dict]:

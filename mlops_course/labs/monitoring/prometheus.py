@@ -26,7 +26,7 @@ import yaml
 
 from mlops_course.errors import PromQLError, ServiceStartError
 from mlops_course.infra.parts import PartStatus
-from mlops_course.labs.monitoring.service import LocalService, programs_status, require_binary
+from mlops_course.labs.monitoring.service import LocalService, programs_status, require_binary, wait_until
 
 INSTALL_HINT = (
     "Prometheus is not installed. On Debian/Ubuntu: "
@@ -258,15 +258,7 @@ class PrometheusServer(LocalService):
         return self.api("targets")["activeTargets"]
 
     def wait_for(self, condition: Callable[[], bool], timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if condition():
-                    return
-            except PromQLError:
-                pass
-            time.sleep(0.2)
-        raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+        wait_until(condition, bool, timeout, what, interval=0.2, ignore=(PromQLError,))
 
     def wait_for_targets(self, timeout: float = 15.0, job: str | None = None) -> list[dict]:
         """Wait until every target (of ``job``) has been scraped successfully at least once."""

@@ -10,11 +10,10 @@ labels) and serves them on ``/metrics`` for Prometheus (scraped with
 from __future__ import annotations
 
 import json
-import time
 import urllib.request
 
 from mlops_course.infra.parts import PartStatus
-from mlops_course.labs.monitoring.service import LocalService, programs_status
+from mlops_course.labs.monitoring.service import LocalService, programs_status, wait_until
 
 PROGRAM = "prometheus-pushgateway"
 INSTALL_HINT = (
@@ -84,6 +83,6 @@ class Pushgateway(LocalService):
         request = urllib.request.Request(f"{self.url}/metrics/job/{job}", method="DELETE")
         with urllib.request.urlopen(request, timeout=10):
             pass
-        deadline = time.monotonic() + timeout
-        while self.pushed(job) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(
+            lambda: self.pushed(job), lambda pushed: not pushed, timeout, f"the deletion of job {job}", 0.05
+        )

@@ -21,14 +21,41 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, ClassVar
+from typing import IO, ClassVar, TypeVar
 
 from mlops_course.errors import MonitoringPartMissing, ServiceStartError
 from mlops_course.infra.parts import PartStatus
 from mlops_course.infra.processes import die_with_parent, free_port, stop_process
 
 SEARCH_DIRS = ("/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin")
+
+T = TypeVar("T")
+
+
+def wait_until(
+    read: Callable[[], T],
+    done: Callable[[T], bool],
+    timeout: float,
+    what: str,
+    interval: float = 0.1,
+    ignore: tuple[type[Exception], ...] = (),
+) -> T:
+    """Read until ``done(value)`` holds and return that value; TimeoutError naming
+    ``what`` after ``timeout`` seconds. A read raising one of ``ignore`` counts as not
+    done yet (a service still starting up)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = read()
+            if done(value):
+                return value
+        except ignore:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
 
 
 def find_binary(name: str) -> str | None:
